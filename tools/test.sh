@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# resnet_fa's whole test suite: notebooks and library in sync, the notebooks' own tests, then pytest.
+# Usage: ./tools/test.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NO_ALBUMENTATIONS_UPDATE=1 MPLBACKEND=Agg PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
+start=$(date +%s); last=$start
+stage() { local now; now=$(date +%s); echo "::stage '$1' took $((now-last)) s"; last=$now; }
+snapshot() { { git diff; git status --porcelain --untracked-files=all; } | sha1sum; }
+
+before=$(snapshot)
+nbdev-export
+nbdev-clean
+python tools/make_readme.py
+if [ "$before" != "$(snapshot)" ]; then
+  echo "FAIL: nbdev-export, nbdev-clean or tools/make_readme.py changed files: the library, README or notebooks" >&2
+  echo "      were not in sync with the notebooks. Run ./tools/test.sh locally and commit what it changes:" >&2
+  git status --short >&2
+  exit 1
+fi
+stage "notebooks and library in sync"
+
+nbdev-test --n-workers 1 --timing
+stage "notebook tests (nbdev-test)"
+
+python -m pytest -q "$@"
+stage "pytest"
