@@ -6,8 +6,11 @@ d = { 'settings': { 'branch': 'main',
                 'git_url': 'https://github.com/resnet-fa/resnet_fa',
                 'lib_path': 'resnet_fa'},
   'syms': { 'resnet_fa.core': { 'resnet_fa.core.ResnetFaError': ('core.html#resnetfaerror', 'resnet_fa/core.py'),
+                                'resnet_fa.core._sample_data_dirs': ('core.html#_sample_data_dirs', 'resnet_fa/core.py'),
                                 'resnet_fa.core.best_device': ('core.html#best_device', 'resnet_fa/core.py'),
                                 'resnet_fa.core.cache_dir': ('core.html#cache_dir', 'resnet_fa/core.py'),
                                 'resnet_fa.core.device_kind': ('core.html#device_kind', 'resnet_fa/core.py'),
                                 'resnet_fa.core.resolve_data': ('core.html#resolve_data', 'resnet_fa/core.py'),
-                                'resnet_fa.core.seed_everything': ('core.html#seed_everything', 'resnet_fa/core.py')}}}
+                                'resnet_fa.core.sample_data': ('core.html#sample_data', 'resnet_fa/core.py'),
+                                'resnet_fa.core.seed_everything': ('core.html#seed_everything', 'resnet_fa/core.py'),
+                                'resnet_fa.core.untar_local': ('core.html#untar_local', 'resnet_fa/core.py')}}}

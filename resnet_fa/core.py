@@ -6,14 +6,15 @@ Docs: https://resnet-fa.github.io/resnet_fa/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5087b8d2
 from __future__ import annotations
-import os
+import os, shutil, tarfile, tempfile
 from pathlib import Path
 import numpy as np, torch
 from fastai.torch_core import set_seed
 from fastai.data.external import untar_data
 
 # %% auto #0
-__all__ = ['ResnetFaError', 'cache_dir', 'resolve_data', 'seed_everything', 'best_device', 'device_kind']
+__all__ = ['ResnetFaError', 'cache_dir', 'resolve_data', 'untar_local', 'sample_data', 'seed_everything', 'best_device',
+           'device_kind']
 
 # %% ../nbs/00_core.ipynb #2d1ba2e2
 class ResnetFaError(Exception):
@@ -28,17 +29,52 @@ def cache_dir(*parts) -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #99f9639c
+_archive_exts = ('.tgz', '.tar.gz', '.tar')
+
 def resolve_data(source, url:str|None=None, flag:str='--data') -> Path:
-    "Path of `source` if it is an existing folder; otherwise download `url` with `untar_data`."
+    "Folder of `source` (a folder, or an archive unpacked with `untar_local`); with a `url`, download it with `untar_data`."
     if url is None:
         path = Path(source).expanduser()
         if not path.exists(): raise ResnetFaError(f"No such folder: {path}")
-        if not path.is_dir(): raise ResnetFaError(f"Expected a folder of images, got a file: {path}")
+        if path.is_file() and path.name.endswith(_archive_exts): return untar_local(path)
+        if not path.is_dir(): raise ResnetFaError(f"Expected a folder of images or a .tgz archive, got a file: {path}")
         return path
     try: return Path(untar_data(url))
     except Exception as e:
         raise ResnetFaError(f"Could not download the '{source}' dataset from {url} ({type(e).__name__}: {e}). "
                             f"If you are offline, download it elsewhere, unpack it and pass the folder with {flag} PATH.") from e
+
+# %% ../nbs/00_core.ipynb #9e580daa
+def untar_local(archive, dest=None) -> Path:
+    "Unpack a local `.tgz`/`.tar` `archive` into `dest` (default: the cache) once; return its top folder."
+    archive = Path(archive).expanduser()
+    if not archive.is_file(): raise ResnetFaError(f"No such archive: {archive}")
+    dest = Path(dest) if dest else cache_dir('data')
+    with tarfile.open(archive) as tf: tops = {m.name.split('/')[0] for m in tf.getmembers() if m.name.strip('./')}
+    if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
+    target = dest/tops.pop()
+    if target.exists(): return target
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest, prefix='.unpacking-'))
+    try:
+        with tarfile.open(archive) as tf: tf.extractall(tmp, filter='data')
+        try: (tmp/target.name).rename(target)
+        except OSError:
+            if not target.exists(): raise  # another process won the race: its copy is complete
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+# %% ../nbs/00_core.ipynb #39e4a3c2
+def _sample_data_dirs():
+    if os.environ.get('RESNET_FA_SAMPLE_DATA'): yield Path(os.environ['RESNET_FA_SAMPLE_DATA'])
+    for parent in [Path.cwd(), *Path.cwd().parents]:
+        yield parent.parent/'shared'/'data'
+
+def sample_data(name:str) -> Path|None:
+    "Folder of the sample dataset `name` ('cifar10', 'imagewoof2-160' or 'oxford-iiit-pet'), or None if absent."
+    for d in _sample_data_dirs():
+        if (d/f'{name}.tgz').is_file(): return untar_local(d/f'{name}.tgz')
+    return None
 
 # %% ../nbs/00_core.ipynb #07f63759
 def seed_everything(seed:int=42, deterministic:bool=False):
