@@ -31,12 +31,13 @@ from fasttransform import Transform
 from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 
 # %% auto #0
-__all__ = ['DATASETS', 'AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning', 'image_files',
-           'make_bad_folder', 'RandomPadCrop', 'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform',
-           'pets_albumentations', 'item_batch_tfms', 'set_size', 'ProgressiveResize', 'holdout_idx', 'folder_idx',
-           'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage',
-           'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed',
-           'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
+__all__ = ['DATASETS', 'AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning', 'files_key',
+           'unreadable_images', 'image_files', 'make_bad_folder', 'RandomPadCrop', 'RandomScaleCrop',
+           'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms', 'set_size',
+           'ProgressiveResize', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls',
+           'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
+           'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls',
+           'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {
@@ -98,6 +99,22 @@ def _class_folders(path, folders):
     roots = [path/f for f in folders] if folders else [path]
     return [d for r in roots if r.is_dir() for d in sorted(r.iterdir()) if d.is_dir() and not d.name.startswith('.')]
 
+def files_key(files, *extra) -> str:
+    "A short hash of the paths, sizes and modification times of `files` (and `extra`), to key caches with."
+    h = hashlib.sha1(repr(extra).encode())
+    for f in files:
+        st = os.stat(f); h.update(f'{f}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+    return h.hexdigest()[:20]
+
+def unreadable_images(files) -> list[Path]:
+    "The `files` fastai's `verify_image` cannot decode; the answer is cached, keyed by `files_key`."
+    key = files_key(files, 'verify')
+    cached = cache_dir('checked')/f'{key}.txt'
+    if cached.exists(): return [Path(o) for o in cached.read_text().splitlines()]
+    bad = [Path(f) for f in files if not verify_image(f)]
+    tmp = cached.with_name(f'.{key}.{os.getpid()}'); tmp.write_text('\n'.join(map(str, bad))); tmp.rename(cached)
+    return bad
+
 def image_files(path, folders=None, check:bool=True) -> L:
     "Sorted image files under `path` (only in `folders`, if given); unreadable ones are reported once and skipped."
     path = Path(path).expanduser()
@@ -106,10 +123,12 @@ def image_files(path, folders=None, check:bool=True) -> L:
     others = [p for d in _class_folders(path, folders) for p in d.rglob('*')
               if p.is_file() and not p.name.startswith('.') and p.suffix.lower() not in image_extensions]
     if others: warnings.warn(f"Ignored {len(others)} non-image file(s) in class folders: {_show(others, 3)}", BadImageWarning)
-    empty = [d for d in _class_folders(path, folders) if not any(f.is_relative_to(d) for f in files)]
+    dirs = _class_folders(path, folders)
+    used = {f.parts[:n] for n in {len(d.parts) for d in dirs} for f in files}
+    empty = [d for d in dirs if d.parts not in used]
     if empty: warnings.warn(f"Ignored {len(empty)} class folder(s) with no images: {_show(empty)}", BadImageWarning)
     if check:
-        bad = [f for f in files if not verify_image(f)]
+        bad = unreadable_images(files)
         if bad:
             warnings.warn(f"Skipped {len(bad)} unreadable image(s): {_show(bad)}", BadImageWarning)
             files = files.filter(lambda f: f not in set(bad))
@@ -351,18 +370,11 @@ class ImageCache:
     def __init__(self, key:str, images:torch.Tensor, files:list):
         self.key, self.images, self.row = key, images, {str(f): i for i, f in enumerate(files)}
 
-    @staticmethod
-    def key_of(files, size):
-        h = hashlib.sha1(str(size).encode())
-        for f in files:
-            st = os.stat(f); h.update(f'{f}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
-        return h.hexdigest()[:20]
-
     @classmethod
     def build(cls, files, size:int):
         "The cache of `files` at `size`, decoded now unless it is already in memory or on disk."
         files = [str(f) for f in files]
-        key = cls.key_of(files, size)
+        key = files_key(files, 'images', size)
         if key in _image_caches: return _image_caches[key]
         npy = cache_dir('tensors')/f'{key}.npy'
         if not npy.exists():
@@ -395,7 +407,7 @@ class CachedImage(Transform):
 # %% ../nbs/02_data.ipynb #ad051dbb
 class BatchPadCropFlip(Transform):
     "Pad a batch by `pad`, crop each image back at a random offset and flip it left-right at random (training only)."
-    split_idx, order = 0, 20
+    split_idx, order = 0, 5  # before `IntToFloatTensor`: moving uint8 pixels is four times cheaper
     def __init__(self, pad:int=4, flip:bool=True): store_attr()
     def encodes(self, x:TensorImage):
         n, c, h, w = x.shape; p, dev = self.pad, x.device
@@ -541,7 +553,9 @@ def get_dls(source:str|Path='digits', size:int|None=None, bs:int=64, valid:str|f
     if name in DATASETS:
         info = DATASETS[name]; family = info['family']
         path = digits_path() if family == 'digits' else resolve_data(name, url=info['url'])
-    else: path = resolve_data(source); family = detect_family(path)
+    else:
+        path = resolve_data(source)
+        family = 'digits' if path.resolve() == (cache_dir('digits')/'digits').resolve() else detect_family(path)
     if family == 'cifar':
         return cifar_dls(path, size=size or 32, bs=bs, valid=valid, seed=seed, fast=True if fast is None else fast,
                          augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
