@@ -1,0 +1,245 @@
+"Interpretation, Grad-CAM, test-time protocols, TensorBoard logging and reports, on small models trained in seconds on real images."
+import os
+from pathlib import Path
+import numpy as np, pandas as pd, pytest, torch, torch.nn as nn
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+from fastai.vision.all import (ImageDataLoaders, Learner, Resize, accuracy, ConvLayer, ResBlock, Flatten, MixUp, CutMix,
+                               set_seed, create_body, create_head)
+from PIL import Image
+from sklearn.metrics import classification_report, top_k_accuracy_score
+from resnet_fa.core import ResnetFaError, sample_data
+from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid, evaluate_protocols,
+                                 log_interpretation_to_tensorboard, TensorBoardReport, write_reports, write_table, markdown_table)
+
+torch.set_num_threads(1)  # two shared cores: one thread is much faster than two under load
+CLASSES = ['airplane', 'automobile', 'frog', 'ship', 'truck']
+
+def link(files, dest):
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in files: (dest/f.name).symlink_to(f.resolve())
+
+def tiny_resnet(n_out, nf=16):
+    return nn.Sequential(ConvLayer(3, nf), ResBlock(1, nf, nf), ResBlock(1, nf, 2*nf, stride=2),
+                         ResBlock(1, 2*nf, 4*nf, stride=2), nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(4*nf, n_out))
+
+def quiet_fit(learn, n, lr, one_cycle=True):
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(n, lr) if one_cycle else learn.fit(n, lr)
+    return learn
+
+@pytest.fixture(scope='module')
+def cifar5(tmp_path_factory):
+    "Five CIFAR-10 classes, 40 training and 20 validation images each, in train/valid class folders."
+    src = sample_data('cifar10')
+    if src is None: pytest.skip('CIFAR-10 sample archive not available')
+    root = tmp_path_factory.mktemp('cifar5')
+    for c in CLASSES:
+        files = sorted((src/'train'/c).glob('*'))[:60]
+        link(files[:40], root/'train'/c); link(files[40:], root/'valid'/c)
+    return root
+
+@pytest.fixture(scope='module')
+def dls(cifar5):
+    set_seed(0)
+    return ImageDataLoaders.from_folder(cifar5, train='train', valid='valid', bs=32, num_workers=0)
+
+@pytest.fixture(scope='module')
+def learn(dls):
+    set_seed(0)
+    return quiet_fit(Learner(dls, tiny_resnet(len(CLASSES)), metrics=accuracy), 6, 1e-2)
+
+@pytest.fixture(scope='module')
+def interp(learn): return interpret(learn)
+
+@pytest.fixture(scope='module')
+def preds(learn):
+    with learn.no_bar(): return learn.get_preds()
+
+def test_confusion_matrix_sums_to_validation_size(interp, dls):
+    cm = interp.confusion_matrix()
+    assert cm.shape == (5, 5)
+    assert cm.sum() == len(dls.valid_ds) == 100
+    assert cm.sum(1).tolist() == [20]*5
+    assert len(interp) == 100
+    for actual, pred, n in interp.most_confused(): assert actual != pred and n == cm[CLASSES.index(actual), CLASSES.index(pred)]
+
+def test_per_class_agrees_with_sklearn(interp, preds):
+    probs, targs = preds
+    rep = classification_report(targs, probs.argmax(1), labels=range(5), output_dict=True, zero_division=0)
+    pc = interp.per_class()
+    assert list(pc.index) == CLASSES + ['macro avg', 'weighted avg']
+    for i, c in enumerate(CLASSES):
+        for col, key in (('precision', 'precision'), ('recall', 'recall'), ('f1', 'f1-score'), ('support', 'support')):
+            assert pc.loc[c, col] == pytest.approx(rep[str(i)][key], abs=1e-9)
+    for avg in ('macro avg', 'weighted avg'):
+        for col, key in (('precision', 'precision'), ('recall', 'recall'), ('f1', 'f1-score'), ('support', 'support')):
+            assert pc.loc[avg, col] == pytest.approx(rep[avg][key], abs=1e-9)
+    accs = interp.topk_accuracy((1, 2, 5))
+    assert accs[1] == pytest.approx(rep['accuracy'])
+    assert accs[2] == pytest.approx(top_k_accuracy_score(targs, probs, k=2, labels=range(5)))
+    assert accs[5] == 1.0
+    assert interp.summary()['n'].item() == 100
+
+def test_streamed_values_match_full_predictions(interp, preds):
+    "Losses, predictions and PR curves kept by the streaming pass equal those from fastai's full `get_preds`."
+    from torch.utils.tensorboard.summary import compute_curve
+    probs, targs = preds
+    assert torch.equal(interp.targs, targs.as_subclass(torch.Tensor).long())
+    assert torch.equal(interp.decoded, probs.argmax(1).as_subclass(torch.Tensor))
+    ce = torch.nn.functional.cross_entropy(torch.log(probs.as_subclass(torch.Tensor)), targs.as_subclass(torch.Tensor).long(), reduction='none')
+    assert torch.allclose(interp.losses, ce, atol=1e-4)
+    for c in range(5):
+        tp, fp, tn, fn, _, _ = compute_curve((targs == c).numpy(), probs[:, c].numpy(), num_thresholds=127)
+        curve = interp.pr_curve(c)
+        assert np.array_equal(curve['true_positive_counts'], tp) and np.array_equal(curve['false_positive_counts'], fp)
+        assert np.array_equal(curve['true_negative_counts'], tn) and np.array_equal(curve['false_negative_counts'], fn)
+
+def test_memory_stays_bounded(interp):
+    "Only a few numbers per image are kept: no inputs, no N x C score matrix."
+    per_item = [v for v in vars(interp).values() if isinstance(v, torch.Tensor)]
+    assert all(t.ndim == 1 and len(t) == 100 for t in per_item)
+    assert sum(t.element_size()*t.numel() for t in per_item) <= 40*100
+
+@pytest.mark.parametrize('mix', [MixUp, CutMix])
+def test_interpretation_with_mixup_and_cutmix(dls, mix):
+    set_seed(0)
+    learn = quiet_fit(Learner(dls, tiny_resnet(5), metrics=accuracy, cbs=[mix()]), 1, 1e-3, one_cycle=False)
+    lf, n_cbs = learn.loss_func, len(learn.cbs)
+    it = interpret(learn)
+    assert it.confusion_matrix().sum() == 100 and it.losses.shape == (100,)
+    assert learn.loss_func is lf and len(learn.cbs) == n_cbs
+    with learn.no_bar(), learn.removed_cbs([cb for cb in learn.cbs if isinstance(cb, mix)]): probs, targs = learn.get_preds()
+    assert torch.equal(it.decoded, probs.argmax(1).as_subclass(torch.Tensor))
+    # a mixing loss left swapped in (as after a cancelled run) is unwrapped
+    m = next(cb for cb in learn.cbs if isinstance(cb, mix)); m.old_lf = lf
+    learn.loss_func = m.lf
+    try: assert torch.allclose(interpret(learn).losses, it.losses)
+    finally: learn.loss_func = lf
+
+def test_gradcam_target_layer_is_found_for_common_models():
+    import torchvision, timm
+    tv = torchvision.models.resnet18(num_classes=10)
+    assert gradcam_target_layer(tv) is tv.layer4
+    assert gradcam_target_layer(tv, torch.zeros(1, 3, 32, 32)) is tv.layer3  # layer4 is 1x1 for 32 px inputs
+    tm = timm.create_model('resnet18', num_classes=10, pretrained=False)
+    assert gradcam_target_layer(tm) is tm.layer4
+    fa = nn.Sequential(create_body(torchvision.models.resnet18(), pretrained=False), create_head(512, 10))
+    assert gradcam_target_layer(fa) is fa[0]
+    class CifarNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = ConvLayer(3, 8)
+            self.layer1, self.layer2, self.layer3 = ResBlock(1, 8, 8), ResBlock(1, 8, 16, stride=2), ResBlock(1, 16, 32, stride=2)
+            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(32, 10)
+        def forward(self, x): return self.fc(self.pool(self.layer3(self.layer2(self.layer1(self.stem(x))))).flatten(1))
+    net = CifarNet()
+    assert gradcam_target_layer(net, torch.zeros(1, 3, 32, 32)) is net.layer3
+    with pytest.raises(ResnetFaError, match='no spatial feature map'): gradcam_target_layer(nn.Sequential(Flatten(), nn.Linear(12, 2)), torch.zeros(1, 3, 2, 2))
+
+def test_gradcam_map(learn, dls):
+    img = dls.valid_ds.items[0]
+    x = dls.test_dl([img], num_workers=0).one_batch()[0]
+    m = gradcam(learn, img)
+    assert m.shape == tuple(x.shape[-2:]) == (32, 32)
+    assert m.dtype == np.float32 and m.min() >= 0 and m.max() <= 1 and m.max() > 0.99
+    maps = [gradcam(learn, x[0], target=c) for c in range(5)]
+    assert max(np.abs(maps[0] - o).max() for o in maps[1:]) > 0.1  # the map depends on the target class
+    assert np.allclose(gradcam(learn, img, target='frog'), maps[2], atol=1e-6)
+    learn.model.eval()
+    with torch.no_grad(): pred = learn.model(x).argmax(1).item()
+    assert np.allclose(m, maps[pred], atol=1e-5)
+    learn.model.train(); flags = [m.training for m in learn.model.modules()]
+    with pytest.raises(ResnetFaError, match='Unknown class'): gradcam(learn, img, target='giraffe')
+    assert all(p.grad is None for p in learn.model.parameters())  # no gradients left behind
+    assert [m.training for m in learn.model.modules()] == flags  # train/eval modes restored
+    batch = gradcam_maps(learn.model, x.repeat(3, 1, 1, 1), targets=[0, 1, 2])
+    assert batch.shape == (3, 32, 32) and np.allclose(batch[1], maps[1], atol=1e-5)
+
+def test_gradcam_grid(learn, interp):
+    fig = plot_gradcam_grid(learn, interp=interp, k=6)
+    axes = [ax for ax in fig.axes if ax.images]
+    wrong = int((interp.targs != interp.decoded).sum())
+    assert len(axes) == min(6, wrong)
+    assert all('true:' in ax.get_title() and 'pred:' in ax.get_title() for ax in axes)
+    worst = interp.top_losses(1, misclassified=True)[1].item()
+    assert axes[0].get_title().startswith(f'true: {interp.vocab[interp.targs[worst]]}\npred: {interp.vocab[interp.decoded[worst]]}')
+
+def test_ten_crop_equals_center_crop_on_identity_like_case(dls, cifar5):
+    "With resize == crop all five crops are the whole image, and a colour-only model ignores flips: 10-crop == centre crop."
+    set_seed(0)
+    colour = quiet_fit(Learner(dls, nn.Sequential(nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(3, 5)), metrics=accuracy), 3, 0.1, one_cycle=False)
+    seen = []
+    h = colour.model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    try: res = evaluate_protocols(colour, cifar5/'valid', protocols=('center', 'ten_crop'), crop=32, resize=32, bs=50)
+    finally: h.remove()
+    assert seen == [50, 500, 50, 500]  # ten crops per image really ran
+    assert res.loc['center', 'top1'] == res.loc['ten_crop', 'top1'] > 0.2
+    assert res.loc['center', 'top5'] == res.loc['ten_crop', 'top5'] == 1.0
+
+def test_protocols_on_cifar(learn, cifar5, tmp_path):
+    res = evaluate_protocols(learn, cifar5/'valid', bs=50, tta_n=2)
+    assert list(res.index) == ['center', 'ten_crop', 'multi_scale', 'tta']
+    assert (res['n'] == 100).all() and (res.top5 >= res.top1).all() and (res.top1 > 0.2).all()
+    link(sorted((cifar5/'valid'/'frog').glob('*'))[:2], tmp_path/'dog')
+    with pytest.raises(ResnetFaError, match='not classes of the learner'): evaluate_protocols(learn, tmp_path, protocols=('center',))
+    with pytest.raises(ResnetFaError, match='Unknown protocols'): evaluate_protocols(learn, cifar5/'valid', protocols=('five_crop',))
+
+def test_multi_scale_handles_non_square_images(tmp_path):
+    pets = sample_data('oxford-iiit-pet')
+    if pets is None: pytest.skip('Oxford-IIIT Pet sample archive not available')
+    for b in ['Abyssinian', 'Bengal', 'american_bulldog']:
+        files = sorted((pets/'images').glob(f'{b}_*.jpg'), key=lambda o: int(o.stem.split('_')[-1]))
+        link(files[:16], tmp_path/'train'/b); link(files[16:22], tmp_path/'valid'/b)
+    sizes = {Image.open(f).size for f in (tmp_path/'valid').rglob('*.jpg')}
+    assert any(w != h for w, h in sizes)
+    set_seed(0)
+    dls = ImageDataLoaders.from_folder(tmp_path, train='train', valid='valid', item_tfms=Resize(48), bs=16, num_workers=0)
+    learn = quiet_fit(Learner(dls, tiny_resnet(3), metrics=accuracy), 1, 1e-2)
+    shapes = []
+    h = learn.model[0].register_forward_hook(lambda m, i, o: shapes.extend([tuple(i[0].shape[-2:])]*len(i[0])))
+    try: res = evaluate_protocols(learn, tmp_path/'valid', protocols=('multi_scale',), sizes=(48, 64), bs=6)
+    finally: h.remove()
+    assert res.loc['multi_scale', 'n'] == 18
+    assert len(shapes) == 18*2*2  # every image at two scales, and flipped
+    assert any(a != b for a, b in shapes) and all(min(s) in (48, 64) for s in shapes)
+    # a model that is not fully convolutional is refused with a clear message
+    fixed = Learner(dls, nn.Sequential(Flatten(), nn.Linear(3*48*48, 3)))
+    with pytest.raises(ResnetFaError, match='fully-convolutional'):
+        evaluate_protocols(fixed, tmp_path/'valid', protocols=('multi_scale',), sizes=(48,), bs=6)
+
+def test_tensorboard_report(dls, tmp_path):
+    from fastai.callback.tensorboard import TensorBoardCallback
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    set_seed(0)
+    learn = Learner(dls, tiny_resnet(5), metrics=accuracy,
+                    cbs=[TensorBoardCallback(tmp_path, trace_model=False, log_preds=False), TensorBoardReport(k=4)])
+    quiet_fit(learn, 1, 1e-3, one_cycle=False)
+    n_values = len(learn.recorder.values)
+    ea = EventAccumulator(str(tmp_path), size_guidance={'images': 0, 'tensors': 0}).Reload()
+    assert sorted(ea.Tags()['images']) == ['interpretation/confusion_matrix', 'interpretation/gradcam']
+    tensors = ea.Tags()['tensors']
+    assert all(f'interpretation/pr_curve/{c}' in tensors for c in CLASSES)
+    assert 'interpretation/per_class/text_summary' in tensors
+    assert len(list(tmp_path.glob('events.out.tfevents*'))) == 1
+    assert n_values == 1
+    # the function form, into a folder of its own
+    log_interpretation_to_tensorboard(learn, tmp_path/'again', k=2)
+    ea = EventAccumulator(str(tmp_path/'again'), size_guidance={'images': 0}).Reload()
+    assert 'interpretation/confusion_matrix' in ea.Tags()['images']
+
+def test_write_reports(learn, interp, tmp_path):
+    paths = write_reports(learn, tmp_path/'run', interp=interp, k=4)
+    expected = {'per_class_csv', 'per_class_md', 'summary_csv', 'summary_md', 'most_confused_csv', 'most_confused_md',
+                'confusion_matrix_png', 'top_losses_png', 'gradcam_png'}
+    assert set(paths) == expected and all(p.is_file() and p.parent == tmp_path/'run' for p in paths.values())
+    for k in ('confusion_matrix_png', 'top_losses_png', 'gradcam_png'):
+        w, h = Image.open(paths[k]).size
+        assert w > 100 and h > 100
+    back = pd.read_csv(paths['per_class_csv'], index_col=0)
+    assert np.allclose(back['f1'].values, interp.per_class()['f1'].values)
+    md = paths['per_class_md'].read_text().splitlines()
+    assert md[0] == '| class | precision | recall | f1 | support |' and len(md) == 2 + 7
+    summary = pd.read_csv(paths['summary_csv'], index_col=0)
+    assert summary['top1'].item() == pytest.approx(interp.topk_accuracy(1))
+    p = write_table(pd.DataFrame({'top1': [0.5]}, index=pd.Index(['center'], name='protocol')), tmp_path, 'eval')
+    assert p['eval_md'].read_text() == '| protocol | top1 |\n|---|---:|\n| center | 0.5000 |\n'
