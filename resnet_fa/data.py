@@ -410,16 +410,26 @@ class BatchPadCropFlip(Transform):
     split_idx, order = 0, 5  # before `IntToFloatTensor`: moving uint8 pixels is four times cheaper
     def __init__(self, pad:int=4, flip:bool=True): store_attr()
     def encodes(self, x:TensorImage):
+        x = x.as_subclass(torch.Tensor)  # plain tensor ops: fastai's type bookkeeping would double the time
         n, c, h, w = x.shape; p, dev = self.pad, x.device
-        if p:
-            dy, dx = torch.randint(0, 2*p+1, (2, n, 1), device=dev)
-            rows, cols = dy + torch.arange(h, device=dev), dx + torch.arange(w, device=dev)
-            x = F.pad(x, (p, p, p, p))[torch.arange(n, device=dev)[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None],
-                                      rows[:, None, :, None], cols[:, None, None, :]]
+        if p:  # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]) of the padded image: one gather on flat images
+            H, W = h+2*p, w+2*p
+            dy, dx = torch.randint(0, 2*p+1, (2, n, 1, 1), device=dev)
+            idx = (dy + torch.arange(h, device=dev)[:, None])*W + dx + torch.arange(w, device=dev)
+            x = F.pad(x, (p, p, p, p)).view(n, c, H*W).gather(2, idx.view(n, 1, h*w).expand(n, c, h*w)).view(n, c, h, w)
         if self.flip: x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < 0.5, x.flip(-1), x)
-        return x
+        return TensorImage(x)
 
 # %% ../nbs/02_data.ipynb #a49a62a7
+def _labels(tl) -> torch.Tensor:
+    "Category codes of all the items of the `TfmdLists` `tl` (calling the label function directly when it can: 20x faster)."
+    *pre, cat = tl.tfms.fs
+    if not isinstance(cat, Categorize): return torch.stack([tl[i] for i in range(len(tl))])
+    def label(o):
+        for t in pre: o = t(o)
+        return cat.vocab.o2i[o]
+    return torch.tensor([label(o) for o in tl.items])
+
 class TensorImageDL(TfmdDL):
     "A `TfmdDL` that builds batches of cached images by indexing an `ImageCache` (always in the main process)."
     def __init__(self, dataset=None, num_workers=0, **kwargs): super().__init__(dataset, num_workers=0, **kwargs)
@@ -432,7 +442,7 @@ class TensorImageDL(TfmdDL):
         if getter is not None and len(ds.tls) == 2 and len(ds):
             cache = getter.cache
             rows = [cache.row.get(str(f)) for f in ds.items] if cache is not None else [None]
-            if None not in rows: self._src = cache.images, torch.tensor(rows), torch.stack([ds.tls[1][i] for i in range(len(ds))])
+            if None not in rows: self._src = cache.images, torch.tensor(rows), _labels(ds.tls[1])
         return self._src
 
     def create_batches(self, samps):
