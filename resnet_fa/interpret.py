@@ -184,7 +184,7 @@ def _batch_at(dl, idxs):
 
 def _show_images(dl, xb):
     "HWC float arrays in [0, 1] of a normalised batch of images, undoing `dl`'s batch transforms."
-    x = dl.after_batch.decode((TensorImage(xb.cpu()),))[0]
+    x = dl.after_batch.decode((TensorImage(xb),))[0].cpu()
     x = x.float()/255 if x.max() > 1.5 else x.float()
     return [o.permute(1, 2, 0).clamp(0, 1).numpy() for o in x]
 
@@ -335,20 +335,25 @@ def _normalizer(learn):
 def _input_size(learn) -> int:
     "The side of the learner's validation inputs (from its `Resize` item transform, or one batch)."
     for t in learn.dls.valid.after_item.fs:
-        if type(t).__name__ in ('Resize', 'RandomResizedCrop') and getattr(t, 'size', None) is not None: return int(max(t.size))
+        size = getattr(t, 'size', None)
+        if isinstance(size, int) or (isinstance(size, tuple) and len(size) == 2): return int(max(listify(size)))
     return int(max(learn.dls.valid.one_batch()[0].shape[-2:]))
 
-def labelled_images(learn, source) -> list:
-    "`(file, class index)` pairs for a folder of class folders, or a list of image files labelled by their parent folder."
+def labelled_images(learn, source, label_func=None) -> list:
+    "`(file, class index)` pairs for the images in `source` (a folder or a list of files), labelled as the learner's own data is (or by `label_func`)."
     vocab = list(map(str, _vocab(learn.dls)))
     if isinstance(source, (str, Path)):
         if not Path(source).is_dir(): raise ResnetFaError(f"No such folder: {source}")
         files = get_image_files(source)
     else: files = [Path(o) for o in source]
     if not files: raise ResnetFaError(f"No images found in {source}.")
-    unknown = sorted({f.parent.name for f in files} - set(vocab))
-    if unknown: raise ResnetFaError(f"Image folders {unknown[:5]} are not classes of the learner; expected folder/<class>/ with classes such as {vocab[:5]}.")
-    return [(f, vocab.index(f.parent.name)) for f in files]
+    try:
+        if label_func is not None: return [(f, vocab.index(str(label_func(f)))) for f in files]
+        # the learner's own labelling (parent folder, file-name pattern, WordNet id -> name, ...), without decoding images
+        labels = learn.dls.test_dl(files, with_labels=True, num_workers=0).dataset.tls[-1]
+        return [(f, int(labels[i])) for i, f in enumerate(files)]
+    except (KeyError, ValueError) as e:
+        raise ResnetFaError(f"Some images in {source} have labels that are not classes of the learner ({e}); expected classes such as {vocab[:5]}.") from None
 
 class _Scorer:
     "Runs the model on normalised batches of [0, 1] images and returns class probabilities on the CPU."
@@ -394,9 +399,9 @@ def _without_side_effects(learn):
 
 def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', 'multi_scale', 'tta'),
                        crop:int|None=None, resize:int|None=None, sizes=None, flip:bool=True, bs:int=32,
-                       k=(1, 5), tta_n:int=4) -> pd.DataFrame:
-    "Top-k accuracy of `learn` on labelled images `source` (folder/<class>/*) under each test-time protocol."
-    items = labelled_images(learn, source)
+                       k=(1, 5), tta_n:int=4, label_func=None) -> pd.DataFrame:
+    "Top-k accuracy of `learn` on the labelled images in `source` (a folder or files) under each test-time protocol."
+    items = labelled_images(learn, source, label_func)
     unknown = set(protocols) - {'center', 'ten_crop', 'multi_scale', 'tta'}
     if unknown: raise ResnetFaError(f"Unknown protocols {sorted(unknown)}; choose from center, ten_crop, multi_scale, tta.")
     crop = ifnone(crop, _input_size(learn) if set(protocols) - {'tta'} else 224)
