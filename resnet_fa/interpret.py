@@ -9,7 +9,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/interpret.html.md"""
 
 # %% ../nbs/05_interpret.ipynb #5d3d1d10
 from __future__ import annotations
-import math, time
+import math, time, warnings
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import torchvision.transforms.functional as TF
 from fastcore.basics import store_attr, ifnone, listify, patch
 from fastcore.foundation import CollBase
-from fastai.torch_core import to_device, to_np, TensorImage
+from fastai.torch_core import to_device, TensorImage
 from fastai.layers import NoneReduce
 from fastai.learner import Learner
 from fastai.callback.core import Callback
@@ -294,7 +294,7 @@ def plot_gradcam_grid(learn:Learner, items=None, k:int=9, worst:bool=True, dl=No
     dl = interp.dl if interp is not None else _valid_dl(learn, dl)
     if items is None:
         if worst:
-            interp = ifnone(interp, None) or interpret(learn, dl)
+            interp = interp if interp is not None else interpret(learn, dl)
             idxs = interp.top_losses(k, misclassified=True)[1]
             if not len(idxs): idxs = interp.top_losses(k)[1]
         else: idxs = torch.arange(min(k, len(dl.dataset)))
@@ -356,12 +356,13 @@ def labelled_images(learn, source, label_func=None) -> list:
         raise ResnetFaError(f"Some images in {source} have labels that are not classes of the learner ({e}); expected classes such as {vocab[:5]}.") from None
 
 class _Scorer:
-    "Runs the model on normalised batches of [0, 1] images and returns class probabilities on the CPU."
-    def __init__(self, learn):
-        self.model, self.norm, self.act = learn.model, _normalizer(learn), _activation(_plain_loss(learn))
+    "Class probabilities (on the CPU) of a batch of [0, 1] images, normalised like the learner's data, in forward passes of at most `pixels` pixels."
+    def __init__(self, learn, pixels:int):
+        self.model, self.norm, self.act, self.pixels = learn.model, _normalizer(learn), _activation(_plain_loss(learn)), pixels
         self.device = next(learn.model.parameters()).device
     def __call__(self, x):
-        return self.act(_plain(self.model(self.norm(x.to(self.device))))).float().cpu()
+        n = max(1, self.pixels//(x.shape[-2]*x.shape[-1]))  # fewer images per pass at large scales: memory stays that of one batch
+        return torch.cat([self.act(_plain(self.model(self.norm(o.to(self.device))))).float().cpu() for o in x.split(n)])
 
 def _center(score, imgs, crop, resize):
     return score(torch.stack([TF.to_tensor(TF.center_crop(TF.resize(o, resize), crop)) for o in imgs]))
@@ -408,7 +409,7 @@ def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', '
     resize = ifnone(resize, round(crop*256/224))
     sizes = tuple(ifnone(sizes, [round(crop*s/224) for s in _paper_scales]))
     targs = torch.tensor([t for _, t in items])
-    score, ranks, secs = _Scorer(learn), defaultdict(list), defaultdict(float)
+    score, ranks, secs = _Scorer(learn, bs*crop*crop), defaultdict(list), defaultdict(float)
     fns = dict(center=lambda im: _center(score, im, crop, resize), ten_crop=lambda im: _ten_crop(score, im, crop, resize),
                multi_scale=lambda im: _multi_scale(score, im, sizes, flip))
     with _eval_mode(learn.model), torch.no_grad():
@@ -444,18 +445,24 @@ def markdown_table(df:pd.DataFrame, floatfmt:str='.4f') -> str:
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join(['---'] + ['---:']*len(df.columns)) + '|']
     return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in rows]) + '\n'
 
+def _gradcam_grid_or_warn(learn, interp, k):
+    "The Grad-CAM grid of the worst mistakes, or None with a warning for a model Grad-CAM cannot explain."
+    try: return plot_gradcam_grid(learn, interp=interp, k=k)
+    except ResnetFaError as e: warnings.warn(f"No Grad-CAM grid: {e}"); return None
+
 def log_interpretation_to_tensorboard(learn:Learner, writer, dl=None, step:int|None=None, k:int=9, interp=None, prefix:str='interpretation'):
     "Log the confusion matrix, a PR curve per class, the per-class table and a Grad-CAM grid to a `SummaryWriter` (or a log folder)."
     from torch.utils.tensorboard import SummaryWriter
     own = not hasattr(writer, 'add_figure')
     if own: writer = SummaryWriter(log_dir=str(writer))
-    interp = ifnone(interp, None) or interpret(learn, dl)
+    interp = interp if interp is not None else interpret(learn, dl)
     step = ifnone(step, getattr(learn, 'train_iter', 0))
     writer.add_figure(f'{prefix}/confusion_matrix', interp.plot_confusion_matrix(), step)
     for i, c in enumerate(interp.vocab):
         writer.add_pr_curve_raw(f'{prefix}/pr_curve/{c}', global_step=step, num_thresholds=_pr_buckets, **interp.pr_curve(i))
     writer.add_text(f'{prefix}/per_class', markdown_table(interp.per_class()), step)
-    writer.add_figure(f'{prefix}/gradcam', plot_gradcam_grid(learn, interp=interp, k=k), step)
+    grid = _gradcam_grid_or_warn(learn, interp, k)
+    if grid is not None: writer.add_figure(f'{prefix}/gradcam', grid, step)
     writer.flush()
     if own: writer.close()
     return interp
@@ -467,7 +474,9 @@ class TensorBoardReport(Callback):
     def after_fit(self):
         tb = next((cb for cb in self.learn.cbs if type(cb).__name__ == 'TensorBoardCallback' and getattr(cb, 'run', False)), None)
         if tb is None or getattr(tb, 'writer', None) is None: return
-        log_interpretation_to_tensorboard(self.learn, tb.writer, step=self.learn.train_iter, k=self.k)
+        # training is over: a failure here must not lose the trained model, so it is reported, not raised
+        try: log_interpretation_to_tensorboard(self.learn, tb.writer, step=self.learn.train_iter, k=self.k)
+        except Exception as e: warnings.warn(f"Could not log the interpretation to TensorBoard: {type(e).__name__}: {e}")
 
 # %% ../nbs/05_interpret.ipynb #a4dc3734
 def write_table(df:pd.DataFrame, out_dir, name:str) -> dict:
@@ -484,7 +493,7 @@ def _save(fig, path, dpi=100):
 def write_reports(learn:Learner, out_dir, dl=None, k:int=9, interp=None) -> dict:
     "Write interpretation tables (CSV, Markdown) and plots (PNG) of `learn` on `dl` (default: validation set) into `out_dir`."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    interp = ifnone(interp, None) or interpret(learn, dl)
+    interp = interp if interp is not None else interpret(learn, dl)
     paths = {}
     paths.update(write_table(interp.per_class(), out, 'per_class'))
     paths.update(write_table(interp.summary().rename_axis('row'), out, 'summary'))
@@ -492,5 +501,6 @@ def write_reports(learn:Learner, out_dir, dl=None, k:int=9, interp=None) -> dict
     paths.update(write_table(confused, out, 'most_confused'))
     paths['confusion_matrix_png'] = _save(interp.plot_confusion_matrix(), out/'confusion_matrix.png')
     paths['top_losses_png'] = _save(interp.plot_top_losses(k), out/'top_losses.png')
-    paths['gradcam_png'] = _save(plot_gradcam_grid(learn, interp=interp, k=k), out/'gradcam.png')
+    grid = _gradcam_grid_or_warn(learn, interp, k)
+    if grid is not None: paths['gradcam_png'] = _save(grid, out/'gradcam.png')
     return paths

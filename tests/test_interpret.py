@@ -172,7 +172,7 @@ def test_ten_crop_equals_center_crop_on_identity_like_case(dls, cifar5):
     h = colour.model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
     try: res = evaluate_protocols(colour, cifar5/'valid', protocols=('center', 'ten_crop'), crop=32, resize=32, bs=50)
     finally: h.remove()
-    assert seen == [50, 500, 50, 500]  # ten crops per image really ran
+    assert seen == ([50] + [50]*10)*2  # ten crops per image really ran, in passes of at most bs crops
     assert res.loc['center', 'top1'] == res.loc['ten_crop', 'top1'] > 0.2
     assert res.loc['center', 'top5'] == res.loc['ten_crop', 'top5'] == 1.0
 
@@ -226,6 +226,24 @@ def test_tensorboard_report(dls, tmp_path):
     log_interpretation_to_tensorboard(learn, tmp_path/'again', k=2)
     ea = EventAccumulator(str(tmp_path/'again'), size_guidance={'images': 0}).Reload()
     assert 'interpretation/confusion_matrix' in ea.Tags()['images']
+
+def test_report_without_gradcam(dls, tmp_path):
+    "A model with no spatial feature map still gets its report and TensorBoard logs, without the Grad-CAM grid."
+    from fastai.callback.tensorboard import TensorBoardCallback
+    colour = Learner(dls, nn.Sequential(nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(3, 5)),
+                     cbs=[TensorBoardCallback(tmp_path/'tb', trace_model=False, log_preds=False), TensorBoardReport()])
+    with pytest.warns(UserWarning, match='No Grad-CAM grid'): quiet_fit(colour, 1, 1e-2, one_cycle=False)
+    with pytest.warns(UserWarning, match='No Grad-CAM grid'): paths = write_reports(colour, tmp_path/'run')
+    assert 'gradcam_png' not in paths and paths['confusion_matrix_png'].is_file()
+
+def test_multi_scale_memory_per_pass(learn, cifar5):
+    "At large scales each forward pass holds fewer images: never more pixels than one batch of crops."
+    seen = []
+    h = learn.model.register_forward_hook(lambda m, i, o: seen.append(i[0].shape))
+    try: evaluate_protocols(learn, cifar5/'valid', protocols=('multi_scale',), crop=32, sizes=(32, 96), bs=20)
+    finally: h.remove()
+    assert max(s[0]*s[2]*s[3] for s in seen) <= 20*32*32
+    assert {s[0] for s in seen if s[-1] == 96} == {2}  # 20*32*32 // (96*96) = 2 images per pass at 96 px
 
 def test_write_reports(learn, interp, tmp_path):
     paths = write_reports(learn, tmp_path/'run', interp=interp, k=4)
