@@ -32,7 +32,7 @@ from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 
 # %% auto #0
 __all__ = ['DATASETS', 'AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning', 'files_key',
-           'unreadable_images', 'image_files', 'make_bad_folder', 'RandomPadCrop', 'RandomScaleCrop',
+           'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop', 'RandomScaleCrop',
            'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms', 'set_size',
            'ProgressiveResize', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls',
            'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
@@ -86,6 +86,13 @@ class RGBImage(PILImage):
         with Image.open(fn) as im:
             im.load()
             return cls(to_rgb(im))
+
+def _square(im, size:int):
+    "Centre square of `im` resized to `size`x`size` (`im` itself when it already is)."
+    w, h = im.size
+    if (w, h) == (size, size): return im
+    s = min(w, h)
+    return im.resize((size, size), Image.BILINEAR, box=((w-s)/2, (h-s)/2, (w+s)/2, (h+s)/2))
 
 # %% ../nbs/02_data.ipynb #c3087894
 class BadImageWarning(UserWarning):
@@ -158,6 +165,12 @@ def make_bad_folder(path) -> Path:
     return path
 
 # %% ../nbs/02_data.ipynb #99f458b1
+class SquareResize(Transform):
+    "Centre square resized to `size` (nothing done to images already `size`x`size`), on every split."
+    order = 1
+    def __init__(self, size:int): store_attr()
+    def encodes(self, x:Image.Image): return _square(x, self.size)
+
 class RandomPadCrop(RandTransform):
     "Pad by `pad` pixels of zeros and crop back to the same size at a random offset (training set only)."
     split_idx, order = 0, 2
@@ -243,7 +256,7 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
         return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3), FlipItem(0.5)], []
     flip = [] if augment in ('none', 'light') else [FlipItem(0.5)]
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
-    if small: return [Resize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8))]) + flip + policy, []
+    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8))]) + flip + policy, []
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment == 'light': scale = RandomScaleCrop(size, min_scale=0.6)
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc')
@@ -254,7 +267,7 @@ def set_size(dls, size:int):
     "Change the output `size` of the resizing transforms of every loader in `dls`, in place."
     for dl in dls.loaders:
         for t in [*dl.after_item.fs, *dl.after_batch.fs]:
-            if isinstance(t, RandomScaleCrop): t.size = size
+            if isinstance(t, (RandomScaleCrop, SquareResize)): t.size = size
             elif isinstance(t, (Resize, CropPad)) or type(t).__name__ in ('RandomResizedCropGPU', 'AffineCoordTfm'):
                 if hasattr(t, 'size') and t.size is not None: t.size = (size, size)
     return dls
@@ -356,13 +369,6 @@ def subset_folder(src, dest, n:int, folders=None) -> Path:
     return dest
 
 # %% ../nbs/02_data.ipynb #d8ad9179
-def _square(im, size):
-    "Centre square of `im` resized to `size`x`size`."
-    w, h = im.size
-    if (w, h) == (size, size): return im
-    s = min(w, h)
-    return im.resize((size, size), Image.BILINEAR, box=((w-s)/2, (h-s)/2, (w+s)/2, (h+s)/2))
-
 _image_caches = {}
 
 class ImageCache:
@@ -458,7 +464,7 @@ def tensor_dls(files, valid_idx, size:int=32, bs:int=128, label_func=parent_labe
     "Fast DataLoaders of small images: `files` decoded once to a cached tensor, augmented per batch on `device`."
     cache = ImageCache.build(files, size)
     valid = set(valid_idx); train_idx = [i for i in range(len(files)) if i not in valid]
-    dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, sorted(valid)))
+    dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, list(valid_idx)))
     after_batch = [IntToFloatTensor(), BatchPadCropFlip(pad, flip), Normalize.from_stats(*stats)]
     return dsets.dataloaders(bs=bs, dl_type=TensorImageDL, after_batch=after_batch, path=path, device=device, **kwargs)
 
@@ -569,10 +575,11 @@ def get_dls(source:str|Path='digits', size:int|None=None, bs:int=64, valid:str|f
     if family == 'cifar':
         return cifar_dls(path, size=size or 32, bs=bs, valid=valid, seed=seed, fast=True if fast is None else fast,
                          augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
-    if fast: raise ResnetFaError(f"The fast path is for small-image datasets in the CIFAR layout or plain folders, not '{family}'.")
+    if fast and family in ('pets', 'imagenet'):
+        raise ResnetFaError(f"The fast path is for small images (CIFAR layout, digits or a plain folder), not the '{family}' layout.")
     if family == 'digits':
         return folder_dls(path, size=size or 32, bs=bs, valid=0.2 if valid is None else valid, seed=seed, augment=augment or 'light',
-                          small=True, num_workers=num_workers, device=device, **kwargs)
+                          small=True, num_workers=num_workers, fast=bool(fast), device=device, **kwargs)
     if family == 'pets':
         return pets_dls(path, size=size or 224, bs=bs, valid=valid, seed=seed, augment=augment or 'presize',
                         num_workers=num_workers, device=device, **kwargs)
@@ -580,4 +587,4 @@ def get_dls(source:str|Path='digits', size:int|None=None, bs:int=64, valid:str|f
         return imagenet_dls(path, size=size or DATASETS.get(name, {}).get('size', 224), bs=bs, valid=valid, seed=seed,
                             augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
     return folder_dls(path, size=size or 224, bs=bs, valid=0.2 if valid is None else valid, seed=seed,
-                      augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
+                      augment=augment or 'standard', num_workers=num_workers, fast=bool(fast), device=device, **kwargs)

@@ -1,0 +1,102 @@
+"""Images per second of one training epoch's batches (no model) for resnet_fa's data pipelines and torchvision's.
+
+CIFAR-10 (32 px, pad 4 + random crop + flip + normalise): the fastai DataBlock (`cifar_dls(fast=False)`), the fast
+tensor path (`cifar_dls(fast=True)`) and torchvision `ImageFolder` + `DataLoader`, on the same images with the same
+number of workers. Imagewoof at 128 px (random-resized crop + flip + normalise): `imagenet_dls`, fastai's presizing
+(`augment='presize'`, for reference) and torchvision, likewise. Uses ../shared/data through `sample_data`.
+
+    python bench/data_pipeline.py --cifar-n 10000 --woof-n 2000 --workers 2
+"""
+import argparse, json, os, platform, shutil, tempfile, time, warnings
+from pathlib import Path
+warnings.filterwarnings('ignore')
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+import torch, torchvision, fastai
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms as T
+from fastai.vision.all import cifar_stats, imagenet_stats
+from resnet_fa.core import sample_data
+from resnet_fa.data import cifar_dls, imagenet_dls, subset_folder, ImageCache
+
+def cpu_model():
+    for line in Path('/proc/cpuinfo').read_text().splitlines():
+        if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    return platform.processor()
+
+def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
+
+def time_epochs(loader, repeats):
+    "Seconds and images of each of `repeats` full passes over `loader` (worker start-up included, as in training)."
+    runs = []
+    for _ in range(repeats):
+        start, n = time.perf_counter(), 0
+        for x, y in loader: n += len(x)
+        runs.append(dict(images=n, seconds=round(time.perf_counter()-start, 3)))
+    best = max(r['images']/r['seconds'] for r in runs)
+    return dict(runs=runs, images_per_s=round(best, 1))
+
+def torchvision_loader(folder, tfm, bs, workers):
+    return DataLoader(datasets.ImageFolder(folder, tfm), batch_size=bs, shuffle=True, drop_last=True, num_workers=workers)
+
+def bench_cifar(n, workers, bs, repeats, tmp):
+    src = sample_data('cifar10')
+    sub = subset_folder(src, tmp/'cifar10', n//10, folders=['train'])
+    res = {}
+    dls = cifar_dls(sub, bs=bs, valid='holdout', num_workers=workers, device='cpu')
+    res['fastai_datablock'] = time_epochs(dls.train, repeats)
+    start = time.perf_counter()
+    fdls = cifar_dls(sub, bs=bs, valid='holdout', fast=True, device='cpu')
+    res['fast_path'] = time_epochs(fdls.train, repeats)
+    res['fast_path']['build_seconds_incl_decode'] = round(time.perf_counter()-start-sum(r['seconds'] for r in res['fast_path']['runs']), 3)
+    tfm = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*cifar_stats)])
+    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', tfm, bs, workers), repeats)
+    res['speedup_fast_vs_datablock'] = round(res['fast_path']['images_per_s']/res['fastai_datablock']['images_per_s'], 1)
+    res['speedup_fast_vs_torchvision'] = round(res['fast_path']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 1)
+    return res
+
+def bench_woof(n, workers, bs, size, repeats, tmp):
+    src = sample_data('imagewoof2-160')
+    sub = subset_folder(src, tmp/'woof', n//10, folders=['train'])
+    res = {}
+    dls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='standard', num_workers=workers, device='cpu')
+    res['resnet_fa_imagenet_dls'] = time_epochs(dls.train, repeats)
+    tfm = T.Compose([T.RandomResizedCrop(size, scale=(0.35, 1)), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*imagenet_stats)])
+    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', tfm, bs, workers), repeats)
+    pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device='cpu')
+    res['fastai_presize_aug_transforms'] = time_epochs(pdls.train, repeats)
+    res['ratio_resnet_fa_vs_torchvision'] = round(res['resnet_fa_imagenet_dls']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 2)
+    return res
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--cifar-n', type=int, default=10_000, help='CIFAR-10 images used (n/10 per class)')
+    p.add_argument('--woof-n', type=int, default=2_000, help='Imagewoof images used (n/10 per class)')
+    p.add_argument('--workers', type=int, default=2, help='DataLoader workers for every worker-based pipeline')
+    p.add_argument('--cifar-bs', type=int, default=128)
+    p.add_argument('--woof-bs', type=int, default=64)
+    p.add_argument('--size', type=int, default=128, help='Imagewoof image size')
+    p.add_argument('--repeats', type=int, default=2, help='epochs timed per pipeline (the best is reported)')
+    p.add_argument('--threads', type=int, default=1, help='torch intra-op threads of the main process (workers always use 1)')
+    p.add_argument('--out', default=str(Path(__file__).parent/'results'/'data_pipeline.json'))
+    a = p.parse_args()
+    # DataLoader workers run torch with one thread; the main process (batch transforms, the fast path) does the same
+    # by default, because small tensor ops on an oversubscribed CPU get slower, not faster, with more threads.
+    torch.set_num_threads(a.threads)
+    if sample_data('cifar10') is None or sample_data('imagewoof2-160') is None:
+        raise SystemExit('The sample data (../shared/data/cifar10.tgz, imagewoof2-160.tgz) is needed for this benchmark.')
+    tmp = Path(tempfile.mkdtemp())
+    out = dict(settings=vars(a), torch=torch.__version__, torchvision=torchvision.__version__, fastai=fastai.__version__,
+               cpu=cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), loadavg_before=loadavg(),
+               started=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    try:
+        out['cifar10'] = bench_cifar(a.cifar_n, a.workers, a.cifar_bs, a.repeats, tmp)
+        print(json.dumps(out['cifar10'], indent=1))
+        out['imagewoof'] = bench_woof(a.woof_n, a.workers, a.woof_bs, a.size, a.repeats, tmp)
+        print(json.dumps(out['imagewoof'], indent=1))
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    out['loadavg_after'] = loadavg()
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=2))
+    print(f'wrote {a.out}')
+
+if __name__ == '__main__': main()
