@@ -150,6 +150,10 @@ def test_gradcam_map(learn, dls):
     assert np.allclose(m, maps[pred], atol=1e-5)
     learn.model.train(); flags = [m.training for m in learn.model.modules()]
     with pytest.raises(ResnetFaError, match='Unknown class'): gradcam(learn, img, target='giraffe')
+    for p in learn.model[:4].parameters(): p.requires_grad_(False)  # a frozen body, as in fine_tune's first stage
+    try: assert np.allclose(gradcam(learn, img), m, atol=1e-5)
+    finally:
+        for p in learn.model.parameters(): p.requires_grad_(True)
     assert all(p.grad is None for p in learn.model.parameters())  # no gradients left behind
     assert [m.training for m in learn.model.modules()] == flags  # train/eval modes restored
     batch = gradcam_maps(learn.model, x.repeat(3, 1, 1, 1), targets=[0, 1, 2])
