@@ -18,7 +18,8 @@ Steps, for every notebook nbdev knows about (`nbs/**/*.ipynb`, names not startin
 4. Render the pages with mkdocs-material + mkdocs-jupyter (`mkdocs.yml`, strict mode: broken navigation or
    missing files fail the build), with a navigation made from the notebooks found: Home (`index.ipynb`),
    Tutorials (`nbs/tutorials/`), then one page per module notebook in notebook order.
-Static extras (stylesheet, images) live in `docs_src/` and are copied in as they are.
+Static extras (stylesheet, images, hand-written `.md` pages, which join the navigation) live in `docs_src/` and
+are copied in as they are.
 """
 from __future__ import annotations
 import argparse, json, os, re, shutil, subprocess, sys, time
@@ -162,16 +163,17 @@ def page_name(src:Path, nbs:Path) -> Path:
     return nbpath2html(src.relative_to(nbs)).with_suffix('.ipynb')
 
 def make_nav(pages:list[tuple[Path, str]]) -> list:
-    "Home, Tutorials, then modules (in notebook order), then any other folder as its own section."
-    home, tutorials, modules, other = [], [], [], {}
+    "Home, Tutorials, modules (in notebook order), any other folder as its own section, then docs_src/ pages."
+    home, tutorials, modules, other, extra = [], [], [], {}, []
     for rel, title in pages:
         entry = {title or rel.stem: rel.as_posix()}
         if rel.as_posix() == 'index.ipynb': home.append({'Home': rel.as_posix()})
+        elif rel.suffix == '.md': extra.append(entry)
         elif rel.parts[0] == 'tutorials': tutorials.append(entry)
         elif len(rel.parts) == 1: modules.append(entry)
         else: other.setdefault(rel.parts[0].replace('_', ' ').capitalize(), []).append(entry)
     nav = home + ([{'Tutorials': tutorials}] if tutorials else []) + ([{'API reference': modules}] if modules else [])
-    return nav + [{k: v} for k, v in other.items()]
+    return nav + [{k: v} for k, v in other.items()] + extra
 
 def write_config(nav) -> Path:
     "A config that inherits `mkdocs.yml` and adds the navigation found (mkdocs.yml itself never lists pages)."
@@ -220,6 +222,10 @@ def main():
         log(f"  {src.relative_to(ROOT)} -> {rel.with_suffix('.html')} ({title!r}, {time.time()-t:.1f} s)")
     if prev_in_test is None: del os.environ['IN_TEST']
     t_nb = time.time()
+    # Hand-written markdown pages from docs_src/ (if any) join the navigation after the notebooks' pages.
+    for md in sorted(PAGES.rglob('*.md')):
+        h1 = re.search(r'^#\s+(.+)$', md.read_text(encoding='utf-8'), re.M)
+        pages.append((md.relative_to(PAGES), h1[1].strip() if h1 else md.stem))
     config = write_config(make_nav(pages))
     if SITE.exists(): shutil.rmtree(SITE)
     # --strict: any mkdocs warning (broken nav entry, missing file, bad link in a markdown page) fails the build.
