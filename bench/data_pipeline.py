@@ -35,8 +35,12 @@ def time_epochs(loader, repeats):
     best = max(r['images']/r['seconds'] for r in runs)
     return dict(runs=runs, images_per_s=round(best, 1))
 
-def torchvision_loader(folder, tfm, bs, workers):
-    return DataLoader(datasets.ImageFolder(folder, tfm), batch_size=bs, shuffle=True, drop_last=True, num_workers=workers)
+def torchvision_loader(folder, files, tfm, bs, workers):
+    "torchvision `ImageFolder` over the same training `files` as the fastai loader, in a plain `DataLoader`."
+    ds = datasets.ImageFolder(folder, tfm)
+    ds.samples = ds.imgs = [(str(f), ds.class_to_idx[Path(f).parent.name]) for f in files]
+    ds.targets = [t for _, t in ds.samples]
+    return DataLoader(ds, batch_size=bs, shuffle=True, drop_last=True, num_workers=workers)
 
 def bench_cifar(n, workers, bs, repeats, tmp):
     src = sample_data('cifar10')
@@ -49,7 +53,7 @@ def bench_cifar(n, workers, bs, repeats, tmp):
     res['fast_path'] = time_epochs(fdls.train, repeats)
     res['fast_path']['build_seconds_incl_decode'] = round(time.perf_counter()-start-sum(r['seconds'] for r in res['fast_path']['runs']), 3)
     tfm = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*cifar_stats)])
-    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', tfm, bs, workers), repeats)
+    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers), repeats)
     res['speedup_fast_vs_datablock'] = round(res['fast_path']['images_per_s']/res['fastai_datablock']['images_per_s'], 1)
     res['speedup_fast_vs_torchvision'] = round(res['fast_path']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 1)
     return res
@@ -61,7 +65,7 @@ def bench_woof(n, workers, bs, size, repeats, tmp):
     dls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='standard', num_workers=workers, device='cpu')
     res['resnet_fa_imagenet_dls'] = time_epochs(dls.train, repeats)
     tfm = T.Compose([T.RandomResizedCrop(size, scale=(0.35, 1)), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*imagenet_stats)])
-    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', tfm, bs, workers), repeats)
+    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers), repeats)
     pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device='cpu')
     res['fastai_presize_aug_transforms'] = time_epochs(pdls.train, repeats)
     res['ratio_resnet_fa_vs_torchvision'] = round(res['resnet_fa_imagenet_dls']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 2)
