@@ -238,7 +238,8 @@ def gradcam_target_layer(model:nn.Module, x=None) -> nn.Module:
     finished, calls = [], defaultdict(int)
     def hook(m, inp, out):
         calls[m] += 1
-        if isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[-2]*out.shape[-1] > 1: finished.append(m)
+        passes_through = len(inp) > 0 and out is inp[0]  # nn.Identity and the like: take the module that made the map
+        if isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[-2]*out.shape[-1] > 1 and not passes_through: finished.append(m)
     handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     try:
         with _eval_mode(model), torch.no_grad(): model(x)
@@ -350,7 +351,7 @@ def labelled_images(learn, source, label_func=None) -> list:
     try:
         if label_func is not None: return [(f, vocab.index(str(label_func(f)))) for f in files]
         # the learner's own labelling (parent folder, file-name pattern, WordNet id -> name, ...), without decoding images
-        labels = learn.dls.test_dl(files, with_labels=True, num_workers=0).dataset.tls[-1]
+        labels = learn.dls.test_dl(files, rm_type_tfms=0, with_labels=True, num_workers=0).dataset.tls[-1]
         return [(f, int(labels[i])) for i, f in enumerate(files)]
     except (KeyError, ValueError) as e:
         raise ResnetFaError(f"Some images in {source} have labels that are not classes of the learner ({e}); expected classes such as {vocab[:5]}.") from None

@@ -130,8 +130,9 @@ def test_gradcam_target_layer_is_found_for_common_models():
             super().__init__()
             self.stem = ConvLayer(3, 8)
             self.layer1, self.layer2, self.layer3 = ResBlock(1, 8, 8), ResBlock(1, 8, 16, stride=2), ResBlock(1, 16, 32, stride=2)
+            self.post_norm = nn.Identity()  # where a pre-activation net would normalise: a no-op here
             self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(32, 10)
-        def forward(self, x): return self.fc(self.pool(self.layer3(self.layer2(self.layer1(self.stem(x))))).flatten(1))
+        def forward(self, x): return self.fc(self.pool(self.post_norm(self.layer3(self.layer2(self.layer1(self.stem(x)))))).flatten(1))
     net = CifarNet()
     assert gradcam_target_layer(net, torch.zeros(1, 3, 32, 32)) is net.layer3
     with pytest.raises(ResnetFaError, match='no spatial feature map'): gradcam_target_layer(nn.Sequential(Flatten(), nn.Linear(12, 2)), torch.zeros(1, 3, 2, 2))
