@@ -55,8 +55,10 @@ def execute(src:Path, skip_flags) -> dict:
     shell = CaptureShell(src)
     shell.run_cell('from nbdev.showdoc import show_doc')
     with working_directory(src.parent):
-        # exc_stop: a failing cell raises here, which fails the build.
-        shell.run_all(nb, exc_stop=True, preproc=_skip_cell(nb, skip_flags))
+        # exc_stop: a failing cell raises here, which fails the build (after showing the cell and traceback).
+        try: shell.run_all(nb, exc_stop=True, preproc=_skip_cell(nb, skip_flags))
+        except Exception:
+            sys.stderr.write((shell.prettytb(fname=src) or '') + '\n'); raise
     return nb
 
 # ---------------------------------------------------------------- 2. nbdev's docs processors
