@@ -2,7 +2,8 @@
 
 mkdocs-jupyter computes a notebook page's table of contents with Python-Markdown's slugs but renders the
 headings with nbconvert's, which differ for headings holding code (`create_model` and `list_models`),
-apostrophes or a name shown twice; the table of contents then links to ids that do not exist. This hook
+apostrophes or a name shown twice; the table of contents then links to ids that do not exist, and a
+method's heading (`Learner.fit`) loses the dot of the id nbdev links to (`learner.fit`). This hook
 makes every heading id on a page unique and rebuilds the table of contents from the headings as rendered,
 so each entry (and the search index, which is built from the same ids) points at a real heading. The
 headings' permalinks get mkdocs-material's class, so they look as on other pages and stay out of search titles.
@@ -23,6 +24,8 @@ def unique_headings(content:str):
     seen, headings = {}, []
     def fix(m):
         level, pre, hid, post, inner = int(m[1]), m[2] or '', m[3], m[4], m[5]
+        # A documented method (`Class.method`) gets nbdev's id, `class.method`, which nbdev's links point to.
+        if re.fullmatch(r'[A-Za-z_]\w*(\.\w+)+', _text(inner)): hid = _text(inner).lower()
         new = hid
         while new in seen: seen[hid] += 1; new = f"{hid}_{seen[hid]}"
         seen.setdefault(new, 0)
