@@ -386,18 +386,11 @@ def _multi_scale(score, imgs, sizes, flip=True):
 
 def _ranks(probs, targs): return (probs > probs.gather(1, targs[:, None])).sum(1)
 
-@contextmanager
-def _without_side_effects(learn):
-    "Detach MixUp/CutMix and TensorBoard callbacks, and keep the `Recorder`'s history, while fastai runs inference."
-    cbs = [cb for cb in learn.cbs if isinstance(cb, MixHandler) or type(cb).__name__.startswith('TensorBoard')]
-    rec = getattr(learn, 'recorder', None)
-    saved = {k: getattr(rec, k) for k in ('lrs', 'iters', 'losses', 'values', 'metric_names', 'log') if hasattr(rec, k)}
-    lf = learn.loss_func; learn.loss_func = _plain_loss(learn)
-    try:
-        with learn.removed_cbs(cbs), learn.no_bar(), learn.no_logging(): yield learn
-    finally:
-        learn.loss_func = lf
-        for k, v in saved.items(): setattr(rec, k, v)
+def _bare_learner(learn):
+    "A throwaway `Learner` on `learn`'s model and data with fastai's default callbacks only."
+    # fastai's `tta` fires `before_fit`/`after_fit` on every callback: on `learn` itself that would empty the
+    # Recorder, truncate a CSVLogger's file, open a new TensorBoard run and wake up checkpoint callbacks
+    return Learner(learn.dls, learn.model, loss_func=_plain_loss(learn))
 
 def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', 'multi_scale', 'tta'),
                        crop:int|None=None, resize:int|None=None, sizes=None, flip:bool=True, bs:int=32,
@@ -427,8 +420,9 @@ def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', '
                 ranks[p].append(_ranks(probs, targs[i:i+bs]))
     if 'tta' in protocols:
         start = time.perf_counter()
-        with _without_side_effects(learn):
-            probs, _ = learn.tta(dl=learn.dls.test_dl([f for f, _ in items], num_workers=0), n=tta_n)
+        bare = _bare_learner(learn)
+        with _eval_mode(learn.model), bare.no_bar(), bare.no_logging():
+            probs, _ = bare.tta(dl=learn.dls.test_dl([f for f, _ in items], num_workers=0), n=tta_n)
         secs['tta'] = time.perf_counter() - start
         ranks['tta'] = [_ranks(_plain(probs).float(), targs)]
     rows = []

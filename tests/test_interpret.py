@@ -189,6 +189,19 @@ def test_protocols_on_cifar(learn, cifar5, tmp_path):
     with pytest.raises(ResnetFaError, match='not classes of the learner'): evaluate_protocols(learn, tmp_path, protocols=('center',))
     with pytest.raises(ResnetFaError, match='Unknown protocols'): evaluate_protocols(learn, cifar5/'valid', protocols=('five_crop',))
 
+def test_tta_leaves_the_learner_alone(dls, cifar5, tmp_path):
+    "fastai's tta fires before_fit/after_fit: evaluate_protocols must not empty the history or truncate the CSV log."
+    from fastai.callback.progress import CSVLogger
+    learn = Learner(dls, tiny_resnet(5), metrics=accuracy, path=tmp_path, cbs=[CSVLogger(), MixUp()])
+    quiet_fit(learn, 2, 1e-3, one_cycle=False)
+    log, values = (tmp_path/'history.csv').read_text(), list(learn.recorder.values)
+    assert len(values) == 2 and len(log.splitlines()) == 3
+    res = evaluate_protocols(learn, cifar5/'valid', protocols=('tta',), tta_n=1)
+    assert res.loc['tta', 'n'] == 100
+    assert (tmp_path/'history.csv').read_text() == log and learn.recorder.values == values
+    interpret(learn)
+    assert learn.recorder.values == values
+
 def test_multi_scale_handles_non_square_images(tmp_path):
     pets = sample_data('oxford-iiit-pet')
     if pets is None: pytest.skip('Oxford-IIIT Pet sample archive not available')
