@@ -1,0 +1,225 @@
+"Every registered model against its paper, torchvision or timm: shapes, parameters, weights, gradients, memory format, bf16."
+import functools, os
+import pytest, timm, torch, torch.nn as nn, torchvision
+from fastai.vision.learner import model_meta
+from resnet_fa.core import ResnetFaError
+from resnet_fa.models import *
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    "One torch thread: these are many small ops, and spinning OpenMP threads on a shared CPU cost far more than they gain."
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+def n_params(m): return sum(p.numel() for p in m.parameters())
+
+@functools.lru_cache(maxsize=None)
+def model(name): torch.manual_seed(0); return create_model(name, n_out=10)
+
+def check_size(name):
+    "Input size for the forward checks: the natural size for the CIFAR nets and ResNet-9, 64 px for the ImageNet ones (fast)."
+    return min(default_size(name), 64)
+
+@pytest.mark.parametrize('name', list_models(family='imagenet'))
+def test_imagenet_output_at_natural_size(name):
+    "The ImageNet nets at 224 px (the deepest at 128 px: the same code path, a quarter of the work)."
+    size = 224 if name.endswith(('18', '34', '18d', '34d')) else 128
+    with torch.no_grad(): assert model(name).eval()(torch.randn(1, 3, size, size)).shape == (1, 10)
+
+# The paper's table 6 (option A shortcuts), in millions, and torchvision's parameter counts.
+PAPER_CIFAR = {'resnet20': 0.27, 'resnet32': 0.46, 'resnet44': 0.66, 'resnet56': 0.85, 'resnet110': 1.7, 'resnet1202': 19.4}
+TV_DEPTHS = [18, 34, 50, 101, 152]
+
+def test_registry_lists_every_family():
+    assert set(list_models(family='cifar')) >= set(PAPER_CIFAR) | {'plain20', 'plain56'}
+    assert list_models('resnet*', family='imagenet') == sorted([f'resnet{d}' for d in TV_DEPTHS] + [f'resnet{d}d' for d in TV_DEPTHS])
+    assert list_models('preact_*') == sorted(f'preact_resnet{d}' for d in TV_DEPTHS)
+    assert list_models(family='resnet9') == ['resnet9']
+    for name in list_models(): assert model_family(name) in ('cifar', 'imagenet', 'resnet9')
+
+@pytest.mark.parametrize('name', list_models())
+def test_forward_backward(name):
+    "Output shape at the natural size, gradients reaching every parameter, channels_last and bf16 autocast forward passes."
+    m = model(name).train()
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, check_size(name), check_size(name))
+    m.zero_grad()
+    out = m(x)
+    assert out.shape == (2, 10)
+    out.logsumexp(1).sum().backward()
+    for pname,p in m.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, f'no gradient reaches {pname}'
+    # Compared in eval mode, where each image goes through on its own: in train mode BN normalises over two images,
+    # which turns rounding differences into large ones (the deep plain nets most of all)
+    m.eval()
+    xc = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        ref = m(x)
+        m.to(memory_format=torch.channels_last)
+        try:
+            cl = m(xc)
+            with torch.autocast('cpu', dtype=torch.bfloat16): bf = m(xc)
+        finally: m.to(memory_format=torch.contiguous_format)
+    assert torch.isfinite(ref).all() and (cl - ref).norm() / ref.norm() < 1e-4
+    assert bf.dtype == torch.bfloat16 and bf.shape == (2, 10) and torch.isfinite(bf).all()
+    # bf16 keeps about 3 significant digits: the same function, not exactly the same numbers
+    assert torch.nn.functional.cosine_similarity(bf.float().flatten(), ref.flatten(), 0) > 0.98
+
+@pytest.mark.parametrize('name', list(PAPER_CIFAR))
+def test_cifar_params_match_paper(name):
+    millions = PAPER_CIFAR[name]
+    assert round(n_params(create_model(name, n_out=10)) / 1e6, 2 if millions < 1 else 1) == millions
+    assert n_params(create_model(name, n_out=10, shortcut='B')) > n_params(create_model(name, n_out=10))
+
+def test_plain_nets_have_resnet_params():
+    for d in (20, 32, 44, 56): assert n_params(create_model(f'plain{d}', n_out=10)) == n_params(create_model(f'resnet{d}', n_out=10))
+
+def test_cifar_option_a_has_no_shortcut_weights():
+    m = resnet20(shortcut='A')
+    assert not any('downsample' in k for k in m.state_dict())
+    assert sum(isinstance(b.downsample, PadShortcut) for b in m.modules() if isinstance(b, BasicBlock)) == 2
+
+@pytest.mark.parametrize('depth', TV_DEPTHS)
+def test_torchvision_round_trip(depth):
+    "torchvision's resnetN: same parameter count, its state_dict loads strictly, same outputs in eval mode."
+    tv = getattr(torchvision.models, f'resnet{depth}')(weights=None)
+    ours = create_model(f'resnet{depth}')
+    assert n_params(ours) == n_params(tv) == torchvision.models.get_model_weights(f'resnet{depth}').DEFAULT.meta['num_params']
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad(): tv.train()(x)  # realistic BN running statistics
+    ours.load_state_dict(tv.state_dict(), strict=True)
+    tv.eval(); ours.eval()
+    with torch.no_grad(): torch.testing.assert_close(ours(x), tv(x))
+
+@pytest.mark.parametrize('depth', TV_DEPTHS)
+def test_resnet_d_matches_timm(depth):
+    "timm's resnetNd (Bag of Tricks ResNet-D): same parameters, its state_dict loads strictly, same outputs."
+    tm = timm.create_model(f'resnet{depth}d', pretrained=False)
+    ours = create_model(f'resnet{depth}d')
+    assert n_params(ours) == n_params(tm)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad(): tm.train()(x)
+    ours.load_state_dict(tm.state_dict(), strict=True)
+    tm.eval(); ours.eval()
+    with torch.no_grad(): torch.testing.assert_close(ours(x), tm(x))
+
+@pytest.mark.parametrize('depth', TV_DEPTHS)
+def test_preact_params_match_timm_resnetv2(depth):
+    "Pre-activation nets: exactly the parameters of timm's resnetv2 (BN on the stem instead of the first block: same count)."
+    assert n_params(create_model(f'preact_resnet{depth}')) == n_params(timm.create_model(f'resnetv2_{depth}', pretrained=False))
+
+def test_resnet9_params():
+    convs = [(3, 64), (64, 128), (128, 128), (128, 128), (128, 256), (256, 512), (512, 512), (512, 512)]
+    assert n_params(resnet9()) == sum(9*a*b + 2*b for a,b in convs) + 512*10
+    x = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0); a = resnet9().eval()
+    torch.manual_seed(0); b = resnet9(scale=None).eval()
+    with torch.no_grad(): torch.testing.assert_close(a(x), b(x) * 0.125)
+
+def test_macs_match_torchvision_and_paper():
+    for depth in (18, 50):
+        s = model_summary(create_model(f'resnet{depth}'))
+        assert round(s.loc['total', 'MACs'] / 1e9, 3) == torchvision.models.get_model_weights(f'resnet{depth}').DEFAULT.meta['_ops']
+    # the paper's table 1: 3.8 billion multiply-adds for the original ResNet-50 (stride in the first 1x1)
+    assert abs(model_summary(resnet50(stride_in_1x1=True)).loc['total', 'MACs'] / 1e9 - 3.8) < 0.1
+
+def test_summary_receptive_field_is_measured_one():
+    m = resnet18()
+    body = nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2)
+    assert model_summary(m).loc['layer2', 'receptive_field'] == measured_receptive_field(body, size=256)
+    s = model_summary(resnet56())
+    assert list(s.output[:4]) == ['16x32x32', '16x32x32', '32x16x16', '64x8x8'] and s.loc['total', 'params'] == n_params(resnet56())
+
+def test_variants():
+    assert resnet50(stride_in_1x1=True).layer2[0].conv1.stride == (2, 2)
+    assert resnet50().layer2[0].conv2.stride == (2, 2)
+    c = resnet50(variant='C')
+    assert isinstance(c.conv1, nn.Sequential) and [l.out_channels for l in c.conv1 if isinstance(l, nn.Conv2d)] == [32, 32, 64]
+    assert isinstance(resnet50(variant='D').layer2[0].downsample[0], nn.AvgPool2d)
+    z = resnet50(zero_init_residual=True)
+    assert all(b.bn3.weight.abs().sum() == 0 for b in z.modules() if isinstance(b, Bottleneck))
+    conv = resnet18().conv1.weight
+    assert abs(conv.std().item() - (2 / (64*7*7))**0.5) < 0.002  # He (fan-out) initialisation
+    with pytest.raises(ResnetFaError, match='bottleneck'): resnet18(stride_in_1x1=True)
+    with pytest.raises(ResnetFaError, match="variant"): resnet18(variant='E')
+    with pytest.raises(ResnetFaError, match='6n\\+2'): cifar_resnet(21)
+
+def test_n_in_and_n_out():
+    assert resnet20(n_in=1)(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+    assert create_model('resnet18', n_out=3, n_in=4)(torch.randn(2, 4, 64, 64)).shape == (2, 3)
+    assert resnet9(n_out=100, n_in=1)(torch.randn(2, 1, 32, 32)).shape == (2, 100)
+
+def test_create_model_names_and_timm():
+    assert isinstance(create_model('resnet56', n_out=10), CifarResNet)
+    assert isinstance(create_model('resnet50d'), ResNet)                     # resnet_fa's name wins...
+    assert type(create_model('timm/resnet50d')).__module__.startswith('timm')  # ...timm's stays reachable
+    assert type(create_model('resnet50d', source='timm')).__module__.startswith('timm')
+    t = create_model('resnet26d', n_out=7, n_in=1)                           # only timm has it
+    assert t(torch.randn(2, 1, 64, 64)).shape == (2, 7)
+    assert model_family('resnet26d') == 'timm' and default_size('resnet26d') == 224
+    with pytest.raises(ResnetFaError, match="'resnet50'"): create_model('resnet5O')
+    with pytest.raises(ResnetFaError, match='Unknown model'): create_model('nothing_like_it')
+    with pytest.raises(ResnetFaError, match='Unknown model'): create_model('resnet26d', source='resnet_fa')
+
+def test_pretrained_files(tmp_path):
+    from safetensors.torch import save_file
+    tv = torchvision.models.resnet34(weights=None)
+    torch.save(tv.state_dict(), tmp_path/'r34.pth')
+    save_file(tv.state_dict(), str(tmp_path/'r34.safetensors'))
+    torch.save({'model': tv.state_dict(), 'opt': {}}, tmp_path/'r34_fastai.pth')
+    for f in ('r34.pth', 'r34.safetensors', 'r34_fastai.pth'):
+        m = create_model('resnet34', pretrained=str(tmp_path/f))
+        assert torch.equal(m.fc.weight, tv.fc.weight) and torch.equal(m.layer3[2].conv1.weight, tv.layer3[2].conv1.weight)
+    m = resnet34(n_out=5, pretrained=tmp_path/'r34.pth')      # all but the head
+    assert m.fc.weight.shape == (5, 512) and torch.equal(m.conv1.weight, tv.conv1.weight)
+    grey = resnet34(n_in=1, pretrained=tmp_path/'r34.pth')   # first conv adapted: same response to a grey image
+    x = torch.rand(1, 1, 32, 32)
+    torch.testing.assert_close(grey.conv1(x), tv.conv1(x.expand(1, 3, 32, 32)))
+    with pytest.raises(ResnetFaError, match='do not fit'): resnet18(pretrained=tmp_path/'r34.pth')
+    with pytest.raises(ResnetFaError, match='No such weights file'): resnet18(pretrained=tmp_path/'missing.pth')
+    torch.save(resnet20().state_dict(), tmp_path/'r20.pth')
+    assert torch.equal(resnet20(pretrained=tmp_path/'r20.pth').fc.weight, torch.load(tmp_path/'r20.pth')['fc.weight'])
+
+def test_pretrained_download_failure_says_what_to_do(tmp_path, monkeypatch):
+    "There is no internet in CI: pretrained=True must fail with a sentence pointing to local files."
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    def offline(*a, **k): raise OSError('offline')
+    monkeypatch.setattr(torchvision.models._api, 'load_state_dict_from_url', offline)
+    with pytest.raises(ResnetFaError, match=r"pretrained='/path/to/resnet18.pth'"): create_model('resnet18', pretrained=True)
+    with pytest.raises(ResnetFaError, match='no published weights'): create_model('resnet20', pretrained=True)
+    with pytest.raises(ResnetFaError, match='no published weights'): create_model('preact_resnet50', pretrained=True)
+
+def test_splitters():
+    for name in ('resnet20', 'resnet50', 'preact_resnet18', 'resnet9', 'resnet18d'):
+        m = model(name)
+        groups = splitter_for(m)(m)
+        assert len(groups) == 3 and sum(map(len, groups)) == len(list(m.parameters())), name
+        assert any(p is m.fc.weight for p in groups[2]) and len(groups[2]) == len(list(m.fc.parameters()))
+    t = timm.create_model('resnet26d', num_classes=3)
+    assert [len(g) for g in resnet_split(t)][2] == 2
+    mob = timm.create_model('mobilenetv3_small_050', num_classes=3)
+    groups = splitter_for(mob)(mob)
+    assert groups[1] == list(mob.get_classifier().parameters())
+    with pytest.raises(ResnetFaError, match='No splitter'): splitter_for(nn.Linear(2, 2))
+
+def test_fastai_model_meta_registered():
+    for name in list_models():
+        fn = create_model.__globals__[name]
+        assert model_meta[fn]['cut'] == -2 and model_meta[fn]['split'] is resnet_split
+
+def test_vision_learner_with_local_weights(tmp_path):
+    "vision_learner(dls, resnet18, pretrained=<file>): loads the file, cuts at -2, freezes all but the head."
+    from fastai.vision.all import vision_learner, DataLoaders, CrossEntropyLossFlat
+    tv = torchvision.models.resnet18(weights=None)
+    torch.save(tv.state_dict(), tmp_path/'r18.pth')
+    ds = [(torch.rand(3, 32, 32), torch.tensor(i % 3)) for i in range(8)]
+    dls = DataLoaders.from_dsets(ds[:4], ds[4:], bs=2, device='cpu')
+    learn = vision_learner(dls, resnet18, pretrained=str(tmp_path/'r18.pth'), n_out=3, loss_func=CrossEntropyLossFlat(), normalize=False)
+    assert torch.equal(learn.model[0][0].weight, tv.conv1.weight)
+    assert len(learn.opt.param_groups) == 3
+    assert not learn.model[0][0].weight.requires_grad and learn.model[1][-1].weight.requires_grad
+    learn.unfreeze()
+    assert all(p.requires_grad for p in learn.model.parameters())
