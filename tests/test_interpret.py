@@ -181,10 +181,14 @@ def test_ten_crop_equals_center_crop_on_identity_like_case(dls, cifar5):
     assert res.loc['center', 'top1'] == res.loc['ten_crop', 'top1'] > 0.2
     assert res.loc['center', 'top5'] == res.loc['ten_crop', 'top5'] == 1.0
 
-def test_protocols_on_cifar(learn, cifar5, tmp_path):
+def test_protocols_on_cifar(learn, cifar5, preds, tmp_path):
     res = evaluate_protocols(learn, cifar5/'valid', bs=50, tta_n=2)
     assert list(res.index) == ['center', 'ten_crop', 'multi_scale', 'tta']
     assert (res['n'] == 100).all() and (res.top5 >= res.top1).all() and (res.top1 > 0.2).all()
+    # on whole 32 px images the centre protocol is fastai's own validation: same normalisation, same predictions
+    whole = evaluate_protocols(learn, cifar5/'valid', protocols=('center',), resize=32, bs=50)
+    probs, targs = preds
+    assert whole.loc['center', 'top1'] == pytest.approx(float((probs.argmax(1) == targs).float().mean()))
     link(sorted((cifar5/'valid'/'frog').glob('*'))[:2], tmp_path/'dog')
     with pytest.raises(ResnetFaError, match='not classes of the learner'): evaluate_protocols(learn, tmp_path, protocols=('center',))
     with pytest.raises(ResnetFaError, match='Unknown protocols'): evaluate_protocols(learn, cifar5/'valid', protocols=('five_crop',))
