@@ -25,15 +25,18 @@ def cpu_model():
 
 def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
 
-def time_epochs(loader, repeats):
-    "Seconds and images of each of `repeats` full passes over `loader` (worker start-up included, as in training)."
-    runs = []
+def time_epoch(loader):
+    "Images and seconds of one full pass over `loader` (worker start-up included, as in training)."
+    start, n = time.perf_counter(), 0
+    for x, y in loader: n += len(x)
+    return dict(images=n, seconds=round(time.perf_counter()-start, 3))
+
+def time_round_robin(loaders:dict, repeats):
+    "One epoch of each loader in turn, `repeats` times, so that a change in the machine's load hits all of them alike."
+    runs = {k: [] for k in loaders}
     for _ in range(repeats):
-        start, n = time.perf_counter(), 0
-        for x, y in loader: n += len(x)
-        runs.append(dict(images=n, seconds=round(time.perf_counter()-start, 3)))
-    best = max(r['images']/r['seconds'] for r in runs)
-    return dict(runs=runs, images_per_s=round(best, 1))
+        for k, dl in loaders.items(): runs[k].append(time_epoch(dl))
+    return {k: dict(runs=v, images_per_s=round(max(r['images']/r['seconds'] for r in v), 1)) for k, v in runs.items()}
 
 def torchvision_loader(folder, files, tfm, bs, workers):
     "torchvision `ImageFolder` over the same training `files` as the fastai loader, in a plain `DataLoader`."
@@ -45,15 +48,14 @@ def torchvision_loader(folder, files, tfm, bs, workers):
 def bench_cifar(n, workers, bs, repeats, tmp):
     src = sample_data('cifar10')
     sub = subset_folder(src, tmp/'cifar10', n//10, folders=['train'])
-    res = {}
     dls = cifar_dls(sub, bs=bs, valid='holdout', num_workers=workers, device='cpu')
-    res['fastai_datablock'] = time_epochs(dls.train, repeats)
     start = time.perf_counter()
     fdls = cifar_dls(sub, bs=bs, valid='holdout', fast=True, device='cpu')
-    res['fast_path'] = time_epochs(fdls.train, repeats)
-    res['fast_path']['build_seconds_incl_decode'] = round(time.perf_counter()-start-sum(r['seconds'] for r in res['fast_path']['runs']), 3)
+    build = round(time.perf_counter()-start, 3)
     tfm = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*cifar_stats)])
-    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers), repeats)
+    res = time_round_robin(dict(fastai_datablock=dls.train, fast_path=fdls.train,
+                                torchvision_imagefolder=torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers)), repeats)
+    res['fast_path']['first_build_seconds_incl_checks_and_decode'] = build
     res['speedup_fast_vs_datablock'] = round(res['fast_path']['images_per_s']/res['fastai_datablock']['images_per_s'], 1)
     res['speedup_fast_vs_torchvision'] = round(res['fast_path']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 1)
     return res
@@ -61,13 +63,12 @@ def bench_cifar(n, workers, bs, repeats, tmp):
 def bench_woof(n, workers, bs, size, repeats, tmp):
     src = sample_data('imagewoof2-160')
     sub = subset_folder(src, tmp/'woof', n//10, folders=['train'])
-    res = {}
     dls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='standard', num_workers=workers, device='cpu')
-    res['resnet_fa_imagenet_dls'] = time_epochs(dls.train, repeats)
     tfm = T.Compose([T.RandomResizedCrop(size, scale=(0.35, 1)), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*imagenet_stats)])
-    res['torchvision_imagefolder'] = time_epochs(torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers), repeats)
+    res = time_round_robin(dict(resnet_fa_imagenet_dls=dls.train,
+                                torchvision_imagefolder=torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers)), repeats)
     pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device='cpu')
-    res['fastai_presize_aug_transforms'] = time_epochs(pdls.train, repeats)
+    res['fastai_presize_aug_transforms_reference'] = time_round_robin(dict(p=pdls.train), 1)['p']
     res['ratio_resnet_fa_vs_torchvision'] = round(res['resnet_fa_imagenet_dls']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 2)
     return res
 
@@ -79,7 +80,7 @@ def main():
     p.add_argument('--cifar-bs', type=int, default=128)
     p.add_argument('--woof-bs', type=int, default=64)
     p.add_argument('--size', type=int, default=128, help='Imagewoof image size')
-    p.add_argument('--repeats', type=int, default=2, help='epochs timed per pipeline (the best is reported)')
+    p.add_argument('--repeats', type=int, default=3, help='epochs timed per pipeline, in turn (the best is reported)')
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads of the main process (workers always use 1)')
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'data_pipeline.json'))
     a = p.parse_args()

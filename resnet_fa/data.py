@@ -15,13 +15,12 @@ import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from fastcore.all import L, store_attr, delegates, first
 from fastai.data.external import URLs
-from fastai.data.block import DataBlock, CategoryBlock
+from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
 from fastai.data.core import Datasets, DataLoaders, TfmdDL
 from fastai.data.transforms import (get_image_files, image_extensions, parent_label, RandomSplitter,
                                     IndexSplitter, Categorize, IntToFloatTensor, Normalize)
 from fastai.vision.core import PILImage, TensorImage, image2tensor
 from fastai.torch_core import TensorCategory, default_device
-from fastai.vision.data import ImageBlock
 from fastai.vision.augment import (RandTransform, Resize, CropPad, FlipItem, aug_transforms)
 from fastai.vision.utils import verify_image
 from fastai.vision.core import imagenet_stats
@@ -34,10 +33,10 @@ from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 __all__ = ['DATASETS', 'AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning', 'files_key',
            'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop', 'RandomScaleCrop',
            'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms', 'set_size',
-           'ProgressiveResize', 'FastNormalize', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path',
-           'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
-           'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls',
-           'detect_family', 'get_dls']
+           'ProgressiveResize', 'FastNormalize', 'image_block', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls',
+           'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip',
+           'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species',
+           'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {
@@ -283,9 +282,19 @@ class ProgressiveResize(Callback):
 
 # %% ../nbs/02_data.ipynb #a338f1bf
 class FastNormalize(Normalize):
-    "fastai's `Normalize`, computed on plain tensors (several times faster on a CPU)."
+    "fastai's `Normalize` on plain tensors; `uint8` batches go straight to normalised floats (no `IntToFloatTensor` needed)."
+    def _stats(self, x): return self.mean.as_subclass(torch.Tensor).to(x.device), self.std.as_subclass(torch.Tensor).to(x.device)
     def encodes(self, x:TensorImage):
-        return TensorImage((x.as_subclass(torch.Tensor) - self.mean.as_subclass(torch.Tensor)) / self.std.as_subclass(torch.Tensor))
+        t, (m, s) = x.as_subclass(torch.Tensor), self._stats(x)
+        if not t.is_floating_point(): return TensorImage(t.float().sub_(m*255).div_(s*255))
+        return TensorImage((t - m)/s)
+    def decodes(self, x:TensorImage):
+        m, s = self._stats(x)
+        return TensorImage((x.as_subclass(torch.Tensor)*s + m).clamp(0, 1))
+
+def image_block(float_batches:bool=False):
+    "fastai's `ImageBlock` for `RGBImage`s; `IntToFloatTensor` only when later batch transforms need floats."
+    return TransformBlock(type_tfms=RGBImage.create, batch_tfms=[IntToFloatTensor] if float_batches else [])
 
 # %% ../nbs/02_data.ipynb #bcfdf10e
 def holdout_idx(files, frac:float=0.1, label_func=parent_label) -> list[int]:
@@ -310,7 +319,7 @@ def _workers(num_workers): return min(4, os.cpu_count() or 1) if num_workers is 
 def class_dls(files, path, item_tfms, batch_tfms, stats, valid=0.2, seed:int=42, label_func=parent_label,
               bs:int=64, num_workers:int|None=None, device=None, **kwargs) -> DataLoaders:
     "DataLoaders of RGB images of `files` labelled by `label_func`, split by `valid`, with the given transforms."
-    dblock = DataBlock(blocks=(ImageBlock(RGBImage), CategoryBlock), get_y=label_func,
+    dblock = DataBlock(blocks=(image_block(bool(batch_tfms)), CategoryBlock), get_y=label_func,
                        splitter=_splitter(files, valid, seed, path, label_func),
                        item_tfms=item_tfms, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
     return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
@@ -421,17 +430,20 @@ class CachedImage(Transform):
 # %% ../nbs/02_data.ipynb #ad051dbb
 class BatchPadCropFlip(Transform):
     "Pad a batch by `pad`, crop each image back at a random offset and flip it left-right at random (training only)."
-    split_idx, order = 0, 5  # before `IntToFloatTensor`: moving uint8 pixels is four times cheaper
+    split_idx, order = 0, 5  # on uint8 pixels, before normalisation: four times less memory to move
     def __init__(self, pad:int=4, flip:bool=True): store_attr()
     def encodes(self, x:TensorImage):
+        if not (self.pad or self.flip): return x
         x = x.as_subclass(torch.Tensor)  # plain tensor ops: fastai's type bookkeeping would double the time
         n, c, h, w = x.shape; p, dev = self.pad, x.device
-        if p:  # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]) of the padded image: one gather on flat images
-            H, W = h+2*p, w+2*p
-            dy, dx = torch.randint(0, 2*p+1, (2, n, 1, 1), device=dev)
-            idx = (dy + torch.arange(h, device=dev)[:, None])*W + dx + torch.arange(w, device=dev)
-            x = F.pad(x, (p, p, p, p)).view(n, c, H*W).gather(2, idx.view(n, 1, h*w).expand(n, c, h*w)).view(n, c, h, w)
-        if self.flip: x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < 0.5, x.flip(-1), x)
+        # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]), or (i+dy[k], w-1-j+dx[k]) when flipped, of the padded image:
+        # one gather on the flattened images does the crop and the flip
+        H, W = h+2*p, w+2*p
+        dy, dx = torch.randint(0, 2*p+1, (2, n, 1, 1), device=dev)
+        j = torch.arange(w, device=dev)
+        cols = torch.where(torch.rand(n, 1, 1, device=dev) < 0.5, w-1-j, j) if self.flip else j
+        idx = (dy + torch.arange(h, device=dev)[:, None])*W + dx + cols
+        x = F.pad(x, (p, p, p, p)).view(n, c, H*W).gather(2, idx.view(n, 1, h*w).expand(n, c, h*w)).view(n, c, h, w)
         return TensorImage(x)
 
 # %% ../nbs/02_data.ipynb #a49a62a7
@@ -473,7 +485,7 @@ def tensor_dls(files, valid_idx, size:int=32, bs:int=128, label_func=parent_labe
     cache = ImageCache.build(files, size)
     valid = set(valid_idx); train_idx = [i for i in range(len(files)) if i not in valid]
     dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, list(valid_idx)))
-    after_batch = [IntToFloatTensor(), BatchPadCropFlip(pad, flip), FastNormalize.from_stats(*stats)]
+    after_batch = [BatchPadCropFlip(pad, flip), FastNormalize.from_stats(*stats)]
     return dsets.dataloaders(bs=bs, dl_type=TensorImageDL, after_batch=after_batch, path=path, device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #e0506e29
@@ -551,7 +563,7 @@ def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed
     elif isinstance(valid, float): splitter = RandomSplitter(valid, seed=seed)
     else: raise ResnetFaError(f"Unknown valid '{valid}' for Pets: use 'official' or a fraction such as 0.2.")
     item_tfms, batch_tfms = item_batch_tfms(augment, size)
-    dblock = DataBlock(blocks=(ImageBlock(RGBImage), CategoryBlock), get_y=pet_breed if label == 'breed' else pet_species,
+    dblock = DataBlock(blocks=(image_block(bool(batch_tfms)), CategoryBlock), get_y=pet_breed if label == 'breed' else pet_species,
                        splitter=splitter, item_tfms=item_tfms, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
     return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
 

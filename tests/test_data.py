@@ -201,6 +201,20 @@ def test_imagewoof(woof, tmp_path):
         check_batch(get_dls(sub, size=64, bs=8, augment=aug, num_workers=0).train, 8, 64)
     assert imagenet_dls(sub, size=64, names=False, num_workers=0).vocab[0].startswith('n0')
 
+def test_progressive_resize_callback(woof):
+    "`ProgressiveResize` changes the size of the batches between epochs, workers included."
+    from fastai.callback.core import Callback
+    _, sub = woof
+    class Sizes(Callback):
+        def before_fit(self): self.seen = []
+        def before_batch(self):
+            if self.training: self.seen.append((self.epoch, self.xb[0].shape[-1]))
+    dls = imagenet_dls(sub, size=64, bs=16, num_workers=2)
+    sizes = Sizes()
+    learn = Learner(dls, tiny_net(10), cbs=[ProgressiveResize({0: 32, 1: 48}), sizes])
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3)
+    assert {s for e, s in sizes.seen if e == 0} == {32} and {s for e, s in sizes.seen if e == 1} == {48}
+
 def test_imagewoof_val_folder(woof, tmp_path):
     src, sub = woof
     root = tmp_path/'w'; root.mkdir(); (root/'train').symlink_to(sub/'train')
