@@ -9,7 +9,7 @@ from PIL import Image
 from sklearn.metrics import classification_report, top_k_accuracy_score
 from resnet_fa.core import ResnetFaError, sample_data
 from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid, evaluate_protocols,
-                                 log_interpretation_to_tensorboard, TensorBoardReport, write_reports, write_table, markdown_table)
+                                 log_interpretation_to_tensorboard, TensorBoardReport, write_reports, write_table)
 
 torch.set_num_threads(1)  # two shared cores: one thread is much faster than two under load
 CLASSES = ['airplane', 'automobile', 'frog', 'ship', 'truck']
