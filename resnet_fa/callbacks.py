@@ -23,7 +23,7 @@ from .core import ResnetFaError, device_kind
 # %% auto #0
 __all__ = ['PlainErrors', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write', 'atomic_save',
            'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors', 'TopKCheckpoints',
-           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'NaNGuard']
+           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'NaNGuard']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
@@ -230,8 +230,8 @@ def set_rng_states(states:dict, dls=None):
     "Restore the random states saved by `rng_states`."
     random.setstate(states['python'])
     np.random.set_state((states['numpy'][0], np.array(states['numpy'][1], dtype=np.uint32), *states['numpy'][2:]))
-    torch.set_rng_state(states['torch'])
-    if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
+    torch.set_rng_state(states['torch'].cpu())
+    if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all([o.cpu() for o in states['cuda']])
     if dls is not None:
         for dl,s in zip(dls.loaders, states['loaders']): dl.rng.setstate(s)
 
@@ -258,7 +258,7 @@ class ResumeCheckpoint(PlainErrors, Callback):
         if self.resume and self.path.exists(): self._load()
 
     def _load(self):
-        st = torch.load(self.path, weights_only=True)
+        st = torch.load(self.path, map_location=next(self.model.parameters()).device, weights_only=True)
         where = f"The run in {self.path.parent}"
         if st['n_epoch'] != self.n_epoch:
             raise ResnetFaError(f"{where} was planned for {st['n_epoch']} epochs, not {self.n_epoch}: resume it with the same settings.")
@@ -307,6 +307,14 @@ class ResumeCheckpoint(PlainErrors, Callback):
 
 def _same_schedule(a, b):
     return a.keys() == b.keys() and all(np.allclose(a[k], b[k], rtol=1e-6, atol=0) for k in a)
+
+def resume_info(path) -> dict|None:
+    "What the resume state at `path` holds: the last completed `epoch`, the planned `n_epoch`, and the recorded `values`; None if absent."
+    path = Path(path)
+    if path.is_dir(): path = path/'resume.pth'
+    if not path.exists(): return None
+    st = torch.load(path, map_location='cpu', weights_only=True)
+    return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'], done=st['epoch']+1 >= st['n_epoch'])
 
 # %% ../nbs/03_callbacks.ipynb #f3e27b76
 class NaNGuard(PlainErrors, Callback):

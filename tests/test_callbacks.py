@@ -215,6 +215,9 @@ def test_resume_matches_uninterrupted(data, tmp_path):
     resumable_run(data, tmp_path/'cut', stop=1)
     state = torch.load(tmp_path/'cut'/'resume.pth', weights_only=True)
     assert state['epoch'] == 1 and state['n_epoch'] == 4 and len(state['recorder']['values']) == 2
+    info = resume_info(tmp_path/'cut')
+    assert (info['epoch'], info['n_epoch'], info['done']) == (1, 4, False) and resume_info(tmp_path/'full'/'resume.pth')['done']
+    assert resume_info(tmp_path/'nothing') is None
     resumed = resumable_run(data, tmp_path/'cut', resume=True)
     np.testing.assert_allclose(np.array(resumed.recorder.values), np.array(full.recorder.values), atol=1e-5)
     np.testing.assert_allclose(resumed.recorder.lrs, full.recorder.lrs)
