@@ -6,7 +6,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #e193d71c
 from __future__ import annotations
-import json, os, random, tempfile, warnings
+import json, os, random, re, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import store_attr
@@ -181,11 +181,14 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
         "The first epoch this callback sees: adopt the checkpoints of a resumed run, or replace an earlier run's."
         old = json.loads(self.index_path.read_text())['checkpoints'] if self.index_path.exists() else []
         resumed = getattr(self.learn, 'resume_epoch', 0)
-        keep = [e for e in old if e['epoch'] < resumed]  # later ones come from epochs the resumed run trains again
-        if old and not resumed: warnings.warn(f"Removing {len(old)} checkpoints of an earlier run from {self.folder}.")
-        for e in old:
-            if e not in keep: (self.folder/e['file']).unlink(missing_ok=True)
-        self.entries = keep
+        self.entries = [e for e in old if e['epoch'] < resumed]  # later ones come from epochs the resumed run trains again
+        # Also catch files written just before a kill, before the index listed them
+        kept = {e['file'] for e in self.entries}
+        epoch_of = lambda p: re.fullmatch(rf'{re.escape(self.fname)}_epoch(\d+)_.*\.safetensors', p.name)
+        stale = [p for p in self.folder.glob(f'{self.fname}_epoch*.safetensors')
+                 if p.name not in kept and epoch_of(p) and int(epoch_of(p)[1]) >= resumed]
+        if stale and not resumed: warnings.warn(f"Removing {len(stale)} checkpoints of an earlier run from {self.folder}.")
+        for p in stale: p.unlink(missing_ok=True)
 
     def after_epoch(self):
         if not self.run: return

@@ -189,9 +189,11 @@ def test_topk_replaces_earlier_run_and_ignores_lr_find(data, tmp_path):
     learn = tiny_learner(data, tmp_path, seed=3, cbs=TopKCheckpoints(k=2))
     with learn.no_logging(): learn.lr_find(num_it=10, show_plot=False)
     assert {p.name for p in tmp_path.glob('*.safetensors')} == old  # lr_find wrote nothing
-    with pytest.warns(UserWarning, match='Removing 2 checkpoints of an earlier run'): fit_quiet(learn, 'fit', 1, 1e-2)
+    (tmp_path/'model_epoch007_accuracy0.5000.safetensors').write_bytes(b'written just before a kill, not indexed')
+    (tmp_path/'other.safetensors').write_bytes(b'not a checkpoint of this callback')
+    with pytest.warns(UserWarning, match='Removing 3 checkpoints of an earlier run'): fit_quiet(learn, 'fit', 1, 1e-2)
     new = index(tmp_path/'model_topk.json')['checkpoints']
-    assert len(new) == 1 and {p.name for p in tmp_path.glob('*.safetensors')} == {new[0]['file']}
+    assert len(new) == 1 and {p.name for p in tmp_path.glob('*.safetensors')} == {new[0]['file'], 'other.safetensors'}
 
 def test_topk_bad_monitor(data, tmp_path):
     learn = tiny_learner(data, tmp_path)
@@ -206,25 +208,28 @@ class StopAfter(Callback):
     def after_epoch(self):
         if self.epoch == self.stop: raise CancelFitException
 
-def resumable_run(data, run, resume=False, stop=None, n=4, lr=1e-2, bs=32):
-    learn = tiny_learner(data, run, bs=bs, cbs=TopKCheckpoints(k=2))
+def resumable_run(data, run, resume=False, stop=None, n=4, lr=1e-2, bs=32, precision='fp32'):
+    learn = tiny_learner(data, run, bs=bs, cbs=[TopKCheckpoints(k=2), *precision_cbs(precision, 'cpu')])
     return fit_quiet(learn, 'fit_one_cycle', n, lr, cbs=[ResumeCheckpoint(resume=resume)] + ([StopAfter(stop)] if stop is not None else []))
 
-def test_resume_matches_uninterrupted(data, tmp_path):
-    full = resumable_run(data, tmp_path/'full')
-    resumable_run(data, tmp_path/'cut', stop=1)
+@pytest.mark.parametrize('precision', ['fp32', 'bf16'])
+def test_resume_matches_uninterrupted(data, tmp_path, precision):
+    full = resumable_run(data, tmp_path/'full', precision=precision)
+    resumable_run(data, tmp_path/'cut', stop=1, precision=precision)
     state = torch.load(tmp_path/'cut'/'resume.pth', weights_only=True)
     assert state['epoch'] == 1 and state['n_epoch'] == 4 and len(state['recorder']['values']) == 2
     info = resume_info(tmp_path/'cut')
     assert (info['epoch'], info['n_epoch'], info['done']) == (1, 4, False) and resume_info(tmp_path/'full'/'resume.pth')['done']
     assert resume_info(tmp_path/'nothing') is None
-    resumed = resumable_run(data, tmp_path/'cut', resume=True)
+    (tmp_path/'cut'/'model_epoch003_accuracy0.9999.safetensors').write_bytes(b'written just before a kill, not indexed')
+    resumed = resumable_run(data, tmp_path/'cut', resume=True, precision=precision)
     np.testing.assert_allclose(np.array(resumed.recorder.values), np.array(full.recorder.values), atol=1e-5)
     np.testing.assert_allclose(resumed.recorder.lrs, full.recorder.lrs)
     np.testing.assert_allclose(resumed.recorder.hps['mom'], full.recorder.hps['mom'])
     for (k,a),b in zip(resumed.model.state_dict().items(), full.model.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=k)
     assert index(tmp_path/'cut'/'model_topk.json') == index(tmp_path/'full'/'model_topk.json')
+    assert sorted(p.name for p in (tmp_path/'cut').glob('*.safetensors')) == sorted(p.name for p in (tmp_path/'full').glob('*.safetensors'))
     assert torch.load(tmp_path/'cut'/'resume.pth', weights_only=True)['epoch'] == 3
 
 def test_resume_refuses_other_settings(data, tmp_path):
