@@ -8,7 +8,8 @@ Docs: https://resnet-fa.github.io/resnet_fa/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #f7bdb197
 from __future__ import annotations
-import difflib, fnmatch, functools, re
+import copy, difflib, fnmatch, functools, re
+from typing import Callable
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn, torch.nn.functional as F, torchvision
@@ -338,7 +339,7 @@ def splitter_for(model:nn.Module):
 @dataclass
 class ModelInfo:
     "What the registry knows about a model: its constructor, family, natural input size and paper."
-    fn: callable
+    fn: Callable
     family: str
     size: int
     paper: str = ''
@@ -543,7 +544,7 @@ def model_summary(model:nn.Module, size:int|None=None) -> pd.DataFrame:
 # %% ../nbs/01_models.ipynb #1dc51404
 def measured_receptive_field(body:nn.Module, n_in:int=3, size:int=128) -> int:
     "Width of the input region that one central output position of `body` depends on (all weights positive)."
-    body = __import__('copy').deepcopy(body).eval()
+    body = copy.deepcopy(body).eval()
     for m in body.modules():
         if isinstance(m, nn.Conv2d): nn.init.constant_(m.weight, 0.01)
         if isinstance(m, nn.BatchNorm2d): m.reset_parameters(); m.reset_running_stats()

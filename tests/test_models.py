@@ -24,9 +24,8 @@ def check_size(name):
 
 @pytest.mark.parametrize('name', list_models(family='imagenet'))
 def test_imagenet_output_at_natural_size(name):
-    "The ImageNet nets at 224 px (the deepest at 128 px: the same code path, a quarter of the work)."
-    size = 224 if name.endswith(('18', '34', '18d', '34d')) else 128
-    with torch.no_grad(): assert model(name).eval()(torch.randn(1, 3, size, size)).shape == (1, 10)
+    "The ImageNet nets on a batch of two 224 px images (the CIFAR nets and ResNet-9 get theirs in test_forward_backward)."
+    with torch.no_grad(): assert model(name).eval()(torch.randn(2, 3, 224, 224)).shape == (2, 10)
 
 # The paper's table 6 (option A shortcuts), in millions, and torchvision's parameter counts.
 PAPER_CIFAR = {'resnet20': 0.27, 'resnet32': 0.46, 'resnet44': 0.66, 'resnet56': 0.85, 'resnet110': 1.7, 'resnet1202': 19.4}
@@ -223,3 +222,11 @@ def test_vision_learner_with_local_weights(tmp_path):
     assert not learn.model[0][0].weight.requires_grad and learn.model[1][-1].weight.requires_grad
     learn.unfreeze()
     assert all(p.requires_grad for p in learn.model.parameters())
+
+def test_timm_model_from_local_file(tmp_path):
+    "timm's models take a local weights file through the same pretrained= argument (no hub download)."
+    t = timm.create_model('resnet26d', pretrained=False)
+    torch.save(t.state_dict(), tmp_path/'r26d.pth')
+    m = create_model('resnet26d', n_out=5, pretrained=str(tmp_path/'r26d.pth'))
+    assert torch.equal(m.conv1[0].weight, t.conv1[0].weight) and m.fc.weight.shape == (5, 2048)
+    with pytest.raises(ResnetFaError, match='No such weights file'): create_model('resnet26d', pretrained=str(tmp_path/'nope.pth'))
