@@ -1,3 +1,9 @@
 "`from resnet_fa.all import *`: fastai's vision API and the whole resnet_fa API, resnet_fa's names last."
 from fastai.vision.all import *
 from .core import *
+from .models import *
+from .data import *
+from .callbacks import *
+from .learner import *
+from .interpret import *
+from .cli import train, load_run, export_learner, prepare_run_dir
