@@ -3,7 +3,7 @@ checkpoint write), resumed in a new process, and compared with a run that was ne
 
 This file is also the child script: `python tests/test_resume.py train DATA RUN [--resume] [--slow N] [--hang-on-write N]`
 trains a tiny CNN for 4 epochs on the CIFAR-10 subset in DATA with `TopKCheckpoints` and `ResumeCheckpoint`,
-and `python tests/test_resume.py write-loop FILE` writes checkpoints atomically in a loop."""
+and `python tests/test_resume.py write-loop FOLDER` forks processes that write checkpoints atomically in a loop."""
 import json, os, random, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest
@@ -54,14 +54,23 @@ def train(data, run, resume=False, slow=0., hang_on_write=None):
     (run/'final.json').write_text(json.dumps(dict(values=[list(map(float, v)) for v in learn.recorder.values], lrs=list(map(float, learn.recorder.lrs)),
                                                   topk=json.loads((run/'model_topk.json').read_text())['checkpoints'])))
 
-def write_loop(path):
-    "Atomically write ~16 MB checkpoints whose every value is the write's number, forever."
+def write_loop(folder, rounds=3):
+    "For each round, fork a process that atomically writes 4 MB checkpoints (every value the write's number) until it is killed."
     import torch
     from resnet_fa.callbacks import atomic_save
     torch.set_num_threads(1)
-    for i in range(10**6):
-        atomic_save({'i': i, 'w': torch.full((4_000_000,), float(i))}, path)
-        if i == 0: Path(str(path)+'.done').touch()
+    folder = Path(folder)
+    for r in range(rounds):  # forking saves importing torch and fastai once per round
+        path = folder/f'ckpt{r}.pth'
+        parent, pid = os.getpid(), os.fork()
+        if pid == 0:
+            for i in range(10**6):
+                if os.getppid() != parent: os._exit(1)  # the test failed and killed our parent: stop too
+                atomic_save({'i': i, 'w': torch.full((1_000_000,), float(i))}, path)
+                if i == 0: Path(str(path)+'.done').touch()
+        (folder/f'ckpt{r}.pid.tmp').write_text(str(pid)); os.replace(folder/f'ckpt{r}.pid.tmp', folder/f'ckpt{r}.pid')
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:]
@@ -172,16 +181,17 @@ def test_resume_after_kill_during_checkpoint_write(data, reference, tmp_path):
     assert_same_run(run, reference())
 
 def test_kill_at_random_moments_never_leaves_a_partial_file(tmp_path):
-    f, mid_write = tmp_path/'ckpt.pth', 0
-    rng = random.Random(0)
-    for round in range(3):
-        proc = start('write-loop', f)
-        wait_for(lambda: Path(str(f)+'.done').exists(), proc)  # one complete file exists
-        time.sleep(rng.uniform(0.05, 0.6))
-        kill(proc)
-        mid_write += bool(list(tmp_path.glob('.ckpt.pth.*.partial')))
+    "Processes writing checkpoints in a loop are killed at random moments: the file on disk is always one complete write."
+    rng, mid_write = random.Random(0), 0
+    proc = start('write-loop', tmp_path)
+    for r in range(3):
+        f = tmp_path/f'ckpt{r}.pth'
+        wait_for(lambda: Path(str(f)+'.done').exists() and (tmp_path/f'ckpt{r}.pid').exists(), proc)  # one complete file exists
+        time.sleep(rng.uniform(0.05, 0.5))
+        os.kill(int((tmp_path/f'ckpt{r}.pid').read_text()), signal.SIGKILL)
+        time.sleep(0.2)  # let the writer die before looking at its files
+        mid_write += bool(list(tmp_path.glob(f'.ckpt{r}.pth.*.partial')))
         state = torch.load(f, weights_only=True)
-        assert state['w'].shape == (4_000_000,) and bool((state['w'] == state['i']).all())
-        for p in tmp_path.glob('.*.partial'): p.unlink()
-        Path(str(f)+'.done').unlink()
+        assert state['w'].shape == (1_000_000,) and bool((state['w'] == state['i']).all())
+    finish(proc)  # the forking process saw each writer killed by SIGKILL
     assert mid_write >= 1  # at least one kill landed in the middle of a write
