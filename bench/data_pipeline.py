@@ -7,7 +7,7 @@ number of workers. Imagewoof at 128 px (random-resized crop + flip + normalise):
 
     python bench/data_pipeline.py --cifar-n 10000 --woof-n 2000 --workers 2
 """
-import argparse, json, os, platform, shutil, tempfile, time, warnings
+import argparse, json, statistics, os, platform, shutil, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
@@ -36,7 +36,9 @@ def time_round_robin(loaders:dict, repeats):
     runs = {k: [] for k in loaders}
     for _ in range(repeats):
         for k, dl in loaders.items(): runs[k].append(time_epoch(dl))
-    return {k: dict(runs=v, images_per_s=round(max(r['images']/r['seconds'] for r in v), 1)) for k, v in runs.items()}
+    rate = lambda v: sorted(r['images']/r['seconds'] for r in v)
+    return {k: dict(runs=v, images_per_s=round(statistics.median(rate(v)), 1), best_images_per_s=round(rate(v)[-1], 1))
+            for k, v in runs.items()}
 
 def torchvision_loader(folder, files, tfm, bs, workers):
     "torchvision `ImageFolder` over the same training `files` as the fastai loader, in a plain `DataLoader`."
@@ -44,6 +46,11 @@ def torchvision_loader(folder, files, tfm, bs, workers):
     ds.samples = ds.imgs = [(str(f), ds.class_to_idx[Path(f).parent.name]) for f in files]
     ds.targets = [t for _, t in ds.samples]
     return DataLoader(ds, batch_size=bs, shuffle=True, drop_last=True, num_workers=workers)
+
+def paired_ratio(res, a, b):
+    "Median over rounds of the speed of `a` over that of `b` measured in the same round (robust to a changing load)."
+    speed = lambda r: r['images']/r['seconds']
+    return round(statistics.median(speed(x)/speed(y) for x, y in zip(res[a]['runs'], res[b]['runs'])), 2)
 
 def bench_cifar(n, workers, bs, repeats, tmp):
     src = sample_data('cifar10')
@@ -56,8 +63,9 @@ def bench_cifar(n, workers, bs, repeats, tmp):
     res = time_round_robin(dict(fastai_datablock=dls.train, fast_path=fdls.train,
                                 torchvision_imagefolder=torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers)), repeats)
     res['fast_path']['first_build_seconds_incl_checks_and_decode'] = build
-    res['speedup_fast_vs_datablock'] = round(res['fast_path']['images_per_s']/res['fastai_datablock']['images_per_s'], 1)
-    res['speedup_fast_vs_torchvision'] = round(res['fast_path']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 1)
+    res['speedup_fast_vs_datablock'] = paired_ratio(res, 'fast_path', 'fastai_datablock')
+    res['speedup_fast_vs_torchvision'] = paired_ratio(res, 'fast_path', 'torchvision_imagefolder')
+    res['ratio_datablock_vs_torchvision'] = paired_ratio(res, 'fastai_datablock', 'torchvision_imagefolder')
     return res
 
 def bench_woof(n, workers, bs, size, repeats, tmp):
@@ -69,7 +77,7 @@ def bench_woof(n, workers, bs, size, repeats, tmp):
                                 torchvision_imagefolder=torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers)), repeats)
     pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device='cpu')
     res['fastai_presize_aug_transforms_reference'] = time_round_robin(dict(p=pdls.train), 1)['p']
-    res['ratio_resnet_fa_vs_torchvision'] = round(res['resnet_fa_imagenet_dls']['images_per_s']/res['torchvision_imagefolder']['images_per_s'], 2)
+    res['ratio_resnet_fa_vs_torchvision'] = paired_ratio(res, 'resnet_fa_imagenet_dls', 'torchvision_imagefolder')
     return res
 
 def main():
@@ -80,7 +88,7 @@ def main():
     p.add_argument('--cifar-bs', type=int, default=128)
     p.add_argument('--woof-bs', type=int, default=64)
     p.add_argument('--size', type=int, default=128, help='Imagewoof image size')
-    p.add_argument('--repeats', type=int, default=3, help='epochs timed per pipeline, in turn (the best is reported)')
+    p.add_argument('--repeats', type=int, default=5, help='epochs timed per pipeline, in turn (median and best reported)')
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads of the main process (workers always use 1)')
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'data_pipeline.json'))
     a = p.parse_args()

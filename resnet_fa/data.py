@@ -185,11 +185,12 @@ class RandomPadCrop(RandTransform):
 
 # %% ../nbs/02_data.ipynb #8c1034f5
 class RandomScaleCrop(RandTransform):
-    "Random scale augmentation ('rrc' or the paper's 'shorter' side in [256,480]) to `size`; centre crop on validation."
+    "Random scale augmentation ('rrc' or the paper's 'shorter' side in [256,480]) to `size` and optional `flip`; centre crop on validation."
     split_idx, order = None, 1
-    def __init__(self, size:int, mode:str='rrc', min_scale:float=0.35, ratio=(3/4, 4/3), crop_pct:float=0.875, **kwargs):
+    def __init__(self, size:int, mode:str='rrc', min_scale:float=0.35, ratio=(3/4, 4/3), crop_pct:float=0.875,
+                 flip:bool=False, **kwargs):
         if mode not in ('rrc', 'shorter', 'centre'): raise ResnetFaError(f"Unknown scale mode '{mode}': use 'rrc', 'shorter' or 'centre'.")
-        store_attr('size,mode,min_scale,ratio,crop_pct'); super().__init__(**kwargs)
+        store_attr('size,mode,min_scale,ratio,crop_pct,flip'); super().__init__(**kwargs)
 
     def _centre(self, w, h):
         side = min(w, h)*self.crop_pct
@@ -212,10 +213,12 @@ class RandomScaleCrop(RandTransform):
 
     def before_call(self, b, split_idx):
         w, h = (b[0] if isinstance(b, tuple) else b).size
-        if split_idx or self.mode == 'centre': self.box = self._centre(w, h)
-        else: self.box = (self._rrc if self.mode == 'rrc' else self._shorter)(w, h)
+        if split_idx or self.mode == 'centre': self.box, self.flipped = self._centre(w, h), False
+        else: self.box, self.flipped = (self._rrc if self.mode == 'rrc' else self._shorter)(w, h), self.flip and random.random() < 0.5
 
-    def encodes(self, x:Image.Image): return x.resize((self.size, self.size), Image.BILINEAR, box=self.box)
+    def encodes(self, x:Image.Image):
+        x = x.resize((self.size, self.size), Image.BILINEAR, box=self.box)
+        return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flipped else x
 
 # %% ../nbs/02_data.ipynb #4245760e
 _policies = {'autoaugment': 'AutoAugment', 'randaugment': 'RandAugment', 'trivialaugment': 'TrivialAugmentWide'}
@@ -255,13 +258,13 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     if augment == 'presize': return [Resize(int(size*460/224))], aug_transforms(size=size, min_scale=0.75)
     if augment == 'albumentations':
         return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3), FlipItem(0.5)], []
-    flip = [] if augment in ('none', 'light') else [FlipItem(0.5)]
+    flip, do_flip = ([], False) if augment in ('none', 'light') else ([FlipItem(0.5)], True)
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
     if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8))]) + flip + policy, []
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment == 'light': scale = RandomScaleCrop(size, min_scale=0.6)
-    else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc')
-    return [scale] + flip + policy, []
+    else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
+    return [scale] + policy, []
 
 # %% ../nbs/02_data.ipynb #d83367a2
 def set_size(dls, size:int):
