@@ -360,16 +360,21 @@ _he2016 = 'He et al. 2016, Identity Mappings in Deep Residual Networks'
 _tricks = 'He et al. 2018, Bag of Tricks for Image Classification with Convolutional Neural Networks'
 _page = 'David Page 2018, How to train your ResNet (DAWNBench CIFAR-10)'
 
-def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut:str|None='A', **kwargs) -> CifarResNet:
+def _pretrained(pretrained, weights):
+    "torchvision's `weights=` argument as our `pretrained=`: a file path stays a path, anything else means 'the published weights'."
+    if weights is None or pretrained: return pretrained
+    return weights if isinstance(weights, (str, Path)) and Path(weights).suffix else True
+
+def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut:str|None='A', weights=None, **kwargs) -> CifarResNet:
     "CIFAR ResNet-`depth` (6n+2) with `shortcut` 'A', 'B' or None (plain), optionally with weights from a file."
-    return with_weights(CifarResNet(depth, n_out, n_in, shortcut, **kwargs), pretrained, f'resnet{depth}')
+    name = f'resnet{depth}' if shortcut is not None else f'plain{depth}'
+    return with_weights(CifarResNet(depth, n_out, n_in, shortcut, **kwargs), _pretrained(pretrained, weights), name)
 
 def imagenet_resnet(depth:int, n_out:int=1000, n_in:int=3, pretrained=False, weights=None, **kwargs) -> ResNet:
     "ImageNet ResNet-`depth`; `pretrained` True (torchvision's weights), a file, or False; `weights` as in torchvision."
-    if weights is not None and not pretrained: pretrained = weights if isinstance(weights, (str, Path)) and Path(weights).suffix else True
     model = ResNet(depth, n_out, n_in, **kwargs)
     tv_layout = str(kwargs.get('variant', 'B')).upper() == 'B' and not kwargs.get('stride_in_1x1') and not kwargs.get('preact')
-    return with_weights(model, pretrained, f'resnet{depth}', f'resnet{depth}' if tv_layout else None)
+    return with_weights(model, _pretrained(pretrained, weights), f'resnet{depth}', f'resnet{depth}' if tv_layout else None)
 
 # %% ../nbs/01_models.ipynb #7fc3ade5
 @register_model(family='cifar', size=32, paper=_he2015)
@@ -429,9 +434,9 @@ def preact_resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activ
 def preact_resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-152."; return imagenet_resnet(152, n_out, n_in, pretrained, preact=True, **kwargs)
 
 @register_model(family='resnet9', size=32, paper=_page)
-def resnet9(n_out=10, n_in=3, pretrained=False, scale=0.125):
+def resnet9(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
     "David Page's ResNet-9 for CIFAR-10 (6.6M parameters), logits scaled by `scale`."
-    return with_weights(ResNet9(n_out, n_in, scale), pretrained, 'resnet9')
+    return with_weights(ResNet9(n_out, n_in, scale), _pretrained(pretrained, weights), 'resnet9')
 
 # %% ../nbs/01_models.ipynb #cced9d24
 def _timm_name(name:str) -> bool:

@@ -181,6 +181,10 @@ def test_pretrained_files(tmp_path):
     with pytest.raises(ResnetFaError, match='No such weights file'): resnet18(pretrained=tmp_path/'missing.pth')
     torch.save(resnet20().state_dict(), tmp_path/'r20.pth')
     assert torch.equal(resnet20(pretrained=tmp_path/'r20.pth').fc.weight, torch.load(tmp_path/'r20.pth')['fc.weight'])
+    # torchvision's weights= argument is understood too (a path, or 'DEFAULT' for the published weights)
+    assert torch.equal(resnet20(weights=str(tmp_path/'r20.pth')).fc.weight, torch.load(tmp_path/'r20.pth')['fc.weight'])
+    assert torch.equal(resnet34(weights=str(tmp_path/'r34.pth')).fc.weight, tv.fc.weight)
+    with pytest.raises(ResnetFaError, match='no published weights for plain20'): plain20(weights='DEFAULT')
 
 def test_pretrained_download_failure_says_what_to_do(tmp_path, monkeypatch):
     "There is no internet in CI: pretrained=True must fail with a sentence pointing to local files."
