@@ -10,7 +10,12 @@ from safetensors import safe_open
 from resnet_fa.core import ResnetFaError, sample_data, seed_everything
 from resnet_fa.callbacks import *
 
-torch.set_num_threads(1)
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    "One torch thread: deterministic, and kinder to a shared machine (restored for other test modules)."
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
