@@ -30,13 +30,13 @@ from fasttransform import Transform
 from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 
 # %% auto #0
-__all__ = ['DATASETS', 'AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning', 'files_key',
-           'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop', 'RandomScaleCrop',
-           'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms', 'set_size',
-           'ProgressiveResize', 'FastNormalize', 'image_block', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls',
-           'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip',
-           'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species',
-           'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
+__all__ = ['DATASETS', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning',
+           'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop',
+           'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms',
+           'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'holdout_idx', 'folder_idx',
+           'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage',
+           'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed',
+           'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {
@@ -266,6 +266,15 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
     return [scale] + policy, []
 
+# %% ../nbs/02_data.ipynb #370f6585
+FAST_AUGMENTS = ('none', 'light', 'standard', 'paper')
+
+def fast_augment(augment:str, size:int) -> dict:
+    "Padding and flip of the fast path's batch augmentation for the `augment` recipe at `size`."
+    if augment not in FAST_AUGMENTS:
+        raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; use fast=False for '{augment}'.")
+    return dict(pad=0 if augment == 'none' else max(1, size//8), flip=augment not in ('none', 'light'))
+
 # %% ../nbs/02_data.ipynb #d83367a2
 def set_size(dls, size:int):
     "Change the output `size` of the resizing transforms of every loader in `dls`, in place."
@@ -336,8 +345,7 @@ def folder_dls(path, size:int=224, bs:int=64, valid:float|str=0.2, seed:int=42, 
     small = size <= 64 if small is None else small
     stats = stats or (dataset_stats(files, n=500) if small else imagenet_stats)
     if fast: return tensor_dls(files, _splitter(files, valid, seed, path)(files)[1], size=size, bs=bs, path=path,
-                               pad=0 if augment == 'none' else max(1, size//8), flip=augment not in ('none', 'light'),
-                               stats=stats, device=device, **kwargs)
+                               **fast_augment(augment, size), stats=stats, device=device, **kwargs)
     return class_dls(files, path, *item_batch_tfms(augment, size, small), stats, valid=valid, seed=seed,
                      bs=bs, num_workers=num_workers, device=device, **kwargs)
 
@@ -372,8 +380,8 @@ def cifar_dls(path=None, size:int=32, bs:int=128, valid:str|float|None=None, see
     files = image_files(path, folders=folders)
     if fast:
         split = _splitter(files, valid, seed, path)(files)
-        return tensor_dls(files, split[1], size=size, bs=bs, path=path, pad=0 if augment == 'none' else max(1, size//8),
-                          flip=augment not in ('none', 'light'), stats=stats, device=device, **kwargs)
+        return tensor_dls(files, split[1], size=size, bs=bs, path=path, **fast_augment(augment, size),
+                          stats=stats, device=device, **kwargs)
     return class_dls(files, path, *item_batch_tfms(augment, size, small=True), stats, valid=valid, seed=seed,
                      bs=bs, num_workers=num_workers, device=device, **kwargs)
 
@@ -596,8 +604,9 @@ def get_dls(source:str|Path='digits', size:int|None=None, bs:int=64, valid:str|f
         path = resolve_data(source)
         family = 'digits' if path.resolve() == (cache_dir('digits')/'digits').resolve() else detect_family(path)
     if family == 'cifar':
-        return cifar_dls(path, size=size or 32, bs=bs, valid=valid, seed=seed, fast=True if fast is None else fast,
-                         augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
+        augment = augment or 'standard'
+        return cifar_dls(path, size=size or 32, bs=bs, valid=valid, seed=seed, augment=augment,
+                         fast=augment in FAST_AUGMENTS if fast is None else fast, num_workers=num_workers, device=device, **kwargs)
     if fast and family in ('pets', 'imagenet'):
         raise ResnetFaError(f"The fast path is for small images (CIFAR layout, digits or a plain folder), not the '{family}' layout.")
     if family == 'digits':
