@@ -265,7 +265,7 @@ def _read_weights(path) -> dict:
     return sd['model'] if isinstance(sd, dict) and isinstance(sd.get('model'), dict) else sd
 
 def _adapt_first_conv(w:torch.Tensor, n_in:int) -> torch.Tensor:
-    "Weights of a first conv trained on `w.shape[1]` channels, for `n_in` channels (same response to a grey image)."
+    "Weights of a first conv trained on `w.shape[1]` channels, for `n_in`: summed for 1, else repeated and rescaled."
     if n_in == 1: return w.sum(1, keepdim=True)
     reps = -(-n_in // w.shape[1])
     return w.repeat(1, reps, 1, 1)[:, :n_in] * (w.shape[1] / n_in)
