@@ -54,9 +54,6 @@ def _check_batches(dls, bs):
     if len(dls.train) == 0:
         raise ResnetFaError(f"The batch size {bs} is larger than the {n} training images: use --bs {max(1, n//2)} or less.")
 
-def _final_metrics(learn) -> dict:
-    names = ['valid_loss'] + [m.name for m in learn.metrics]
-    return {k: float(v) for k, v in zip(names, learn.validate())}
 
 def _save_plots(learn, run):
     import matplotlib.pyplot as plt
@@ -88,7 +85,9 @@ def _run_learner(run, config, r, workers=None, quiet=False, resume=False):
     learn = learner_from_recipe(dls, r, path=run, model_dir='checkpoints', precision=config['precision'],
                                 keep_best=config['keep_best'], csv_log=True, tensorboard=config['tensorboard'],
                                 cbs=[ResumeCheckpoint(resume=resume)])
-    if quiet: learn.remove_cb(fastai.callback.progress.ProgressCallback)
+    if quiet:
+        learn.remove_cb(fastai.callback.progress.ProgressCallback)
+        learn.logger = lambda *args: None   # fastai prints each epoch's values when there is no progress bar
     return learn
 
 def _fit_run(learn, run, config, r):
@@ -105,9 +104,17 @@ def _fit_run(learn, run, config, r):
 
 _RUN_ONLY_CBS = ('CSVLogger', 'ResumeCheckpoint', 'TopKCheckpoints', 'NaNGuard', 'TensorBoardCallback', 'TensorBoardReport')
 
+def _run_only_cbs(learn): return [cb for cb in learn.cbs if type(cb).__name__ in _RUN_ONLY_CBS]
+
 def export_learner(learn, path):
     "`learn.export(path)` without the callbacks that only make sense in the training run (they hold files and folders)."
-    with learn.removed_cbs([cb for cb in learn.cbs if type(cb).__name__ in _RUN_ONLY_CBS]): learn.export(path)
+    with learn.removed_cbs(_run_only_cbs(learn)): learn.export(path)
+
+def _final_metrics(learn) -> dict:
+    # `Learner.validate` fires `before_fit`: with the run's callbacks attached, fastai's CSVLogger would start
+    # metrics.csv afresh and the checkpoint callbacks would treat it as a new run.
+    with learn.removed_cbs(_run_only_cbs(learn)): values = learn.validate()
+    return {k: float(v) for k, v in zip(['valid_loss'] + [m.name for m in learn.metrics], values)}
 
 def _run_config(run) -> dict:
     run = Path(run) if run else None
