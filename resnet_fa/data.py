@@ -13,14 +13,14 @@ from collections import defaultdict
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from fastcore.all import L, store_attr, delegates, first
+from fastcore.all import L, store_attr, first
 from fastai.data.external import URLs
 from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
 from fastai.data.core import Datasets, DataLoaders, TfmdDL
 from fastai.data.transforms import (get_image_files, image_extensions, parent_label, RandomSplitter,
                                     IndexSplitter, Categorize, IntToFloatTensor, Normalize)
 from fastai.vision.core import PILImage, TensorImage, image2tensor
-from fastai.torch_core import TensorCategory, default_device
+from fastai.torch_core import TensorCategory
 from fastai.vision.augment import (RandTransform, Resize, CropPad, FlipItem, aug_transforms)
 from fastai.vision.utils import verify_image
 from fastai.vision.core import imagenet_stats
@@ -139,7 +139,7 @@ def image_files(path, folders=None, check:bool=True) -> L:
         bad = unreadable_images(files)
         if bad:
             warnings.warn(f"Skipped {len(bad)} unreadable image(s): {_show(bad)}", BadImageWarning)
-            files = files.filter(lambda f: f not in set(bad))
+            bad = set(bad); files = files.filter(lambda f: f not in bad)
     if not files:
         where = f"{path} (folders {', '.join(folders)})" if folders else str(path)
         raise ResnetFaError(f"No usable images found in {where}: expected image files in one subfolder per class.")
