@@ -524,10 +524,11 @@ def wnid_names(path) -> dict:
                     if wnid and name: names[wnid] = name.split(',')[0].strip()
     return names
 
-def imagenet_dls(path, size:int=224, bs:int=64, valid:str|float|None=None, seed:int=42, augment:str='standard',
-                 names:bool=True, stats=imagenet_stats, num_workers:int|None=None, device=None, **kwargs) -> DataLoaders:
-    "ImageNet-style DataLoaders: scale augmentation to `size`, centre-crop evaluation on `val` (or a seeded split)."
-    path = resolve_data(path)
+def imagenet_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed:int=42, augment:str='standard',
+                 names:bool=True, name:str='imagenette', stats=imagenet_stats, num_workers:int|None=None, device=None,
+                 **kwargs) -> DataLoaders:
+    "ImageNet-style DataLoaders (`path`, or the dataset `name` downloaded): scale augmentation to `size`, centre-crop evaluation."
+    path = resolve_data(name, DATASETS[name]['url']) if path is None else resolve_data(path)
     if not (path/'train').is_dir(): raise ResnetFaError(f"Expected a 'train' folder in {path} (ImageNet layout: train/<class>/*, val/<class>/*).")
     if valid is None: valid = 'val' if (path/'val').is_dir() else 0.2
     files = image_files(path, folders=['train', valid] if isinstance(valid, str) and valid != 'holdout' else ['train'])
