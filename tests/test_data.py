@@ -96,16 +96,14 @@ def test_missing_and_empty_folders(tmp_path):
     with pytest.raises(ResnetFaError, match="Expected an 'images' folder"): pets_dls(tmp_path/'empty')
     with pytest.raises(ResnetFaError, match='Unknown augment'): get_dls(size=32, augment='fancy')
 
-def test_archive_source(tmp_path):
+def test_archive_source(tmp_path, monkeypatch):
     "A .tgz of a folder of class subfolders is unpacked once and loaded like the folder."
     import tarfile
     src = make_bad_folder(tmp_path/'src'/'pics')
     with tarfile.open(tmp_path/'pics.tgz', 'w:gz') as tf: tf.add(src, arcname='pics')
-    os.environ['RESNET_FA_HOME'] = str(tmp_path/'home')
-    try:
-        with pytest.warns(BadImageWarning): dls = get_dls(tmp_path/'pics.tgz', size=32, bs=4, num_workers=0)
-    finally: del os.environ['RESNET_FA_HOME']
-    assert dls.vocab == ['cat', 'dog']
+    monkeypatch.setenv('RESNET_FA_HOME', str(tmp_path/'home'))
+    with pytest.warns(BadImageWarning): dls = get_dls(tmp_path/'pics.tgz', size=32, bs=4, num_workers=0)
+    assert dls.vocab == ['cat', 'dog'] and (tmp_path/'home'/'data'/'pics').is_dir()
 
 
 # ---------------------------------------------------------------- the built-in digits
