@@ -173,15 +173,17 @@ class SquareResize(Transform):
     def encodes(self, x:Image.Image): return _square(x, self.size)
 
 class RandomPadCrop(RandTransform):
-    "Pad by `pad` pixels of zeros and crop back to the same size at a random offset (training set only)."
+    "Pad by `pad` pixels of zeros, crop back to the same size at a random offset and, with `flip`, flip at random (training only)."
     split_idx, order = 0, 2
-    def __init__(self, pad:int=4, **kwargs): store_attr('pad'); super().__init__(**kwargs)
+    def __init__(self, pad:int=4, flip:bool=False, **kwargs): store_attr('pad,flip'); super().__init__(**kwargs)
     def before_call(self, b, split_idx):
         super().before_call(b, split_idx)
         self.dx, self.dy = random.randint(-self.pad, self.pad), random.randint(-self.pad, self.pad)
+        self.flipped = self.flip and random.random() < 0.5
     def encodes(self, x:Image.Image):
         w, h = x.size
-        return x.crop((self.dx, self.dy, self.dx+w, self.dy+h))
+        x = x.crop((self.dx, self.dy, self.dx+w, self.dy+h))
+        return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flipped else x
 
 # %% ../nbs/02_data.ipynb #8c1034f5
 class RandomScaleCrop(RandTransform):
@@ -258,9 +260,9 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     if augment == 'presize': return [Resize(int(size*460/224))], aug_transforms(size=size, min_scale=0.75)
     if augment == 'albumentations':
         return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3), FlipItem(0.5)], []
-    flip, do_flip = ([], False) if augment in ('none', 'light') else ([FlipItem(0.5)], True)
+    do_flip = augment not in ('none', 'light')
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
-    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8))]) + flip + policy, []
+    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8), flip=do_flip)]) + policy, []
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment == 'light': scale = RandomScaleCrop(size, min_scale=0.6)
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
