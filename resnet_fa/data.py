@@ -414,10 +414,19 @@ class ImageCache:
         if key in _image_caches: return _image_caches[key]
         npy = cache_dir('tensors')/f'{key}.npy'
         if not npy.exists():
+            cls.prune()
             arr = np.stack([np.asarray(_square(RGBImage.create(f), size)).transpose(2, 0, 1) for f in files])
             tmp = npy.with_name(f'.{key}.{os.getpid()}.npy')
             np.save(tmp, arr); npy.with_suffix('.txt').write_text('\n'.join(files)); tmp.rename(npy)
         return cls.load(key)
+
+    @staticmethod
+    def prune():
+        "Delete the caches of images that are gone (such as a temporary subset), so the cache folder does not grow forever."
+        for txt in cache_dir('tensors').glob('*.txt'):
+            with open(txt) as f: first = f.readline().strip()
+            if first and not Path(first).exists():
+                txt.with_suffix('.npy').unlink(missing_ok=True); txt.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, key:str):
