@@ -30,13 +30,13 @@ from fasttransform import Transform
 from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 
 # %% auto #0
-__all__ = ['DATASETS', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'RGBImage', 'BadImageWarning',
+__all__ = ['DATASETS', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'open_rgb', 'BadImageWarning',
            'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop',
            'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms',
-           'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'holdout_idx', 'folder_idx',
-           'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage',
-           'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed',
-           'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
+           'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'image_tfms', 'holdout_idx',
+           'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache',
+           'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names',
+           'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {
@@ -57,7 +57,7 @@ def dataset_stats(source, n:int=1000, size:int|None=None, seed:int=42) -> tuple[
     files = random.Random(seed).sample(files, min(n, len(files)))
     tot, tot2, cnt = np.zeros(3), np.zeros(3), 0
     for f in files:
-        im = RGBImage.create(f)
+        im = open_rgb(f)
         if size: im = _square(im, size)
         a = np.asarray(im, dtype=np.float64).reshape(-1, 3)/255
         tot += a.sum(0); tot2 += (a**2).sum(0); cnt += len(a)
@@ -77,14 +77,13 @@ def to_rgb(im:Image.Image) -> Image.Image:
         return Image.fromarray((np.asarray(im, dtype=np.float32)/256).clip(0, 255).astype(np.uint8)).convert('RGB')
     return im.convert('RGB')
 
-class RGBImage(PILImage):
-    "A `PILImage` that opens any file as RGB with `to_rgb`."
-    @classmethod
-    def create(cls, fn, **kwargs):
-        if not isinstance(fn, (str, Path)): return super().create(fn, **kwargs)
+def open_rgb(fn) -> PILImage:
+    "fastai's `PILImage.create` (a path, array, tensor, bytes or PIL image) with `to_rgb` for any mode."
+    if isinstance(fn, (str, Path)):
         with Image.open(fn) as im:
             im.load()
-            return cls(to_rgb(im))
+            return PILImage(to_rgb(im))
+    return PILImage(to_rgb(fn if isinstance(fn, Image.Image) else PILImage.create(fn)))
 
 def _square(im, size:int):
     "Centre square of `im` resized to `size`x`size` (`im` itself when it already is)."
@@ -281,7 +280,7 @@ def fast_augment(augment:str, size:int) -> dict:
 def set_size(dls, size:int):
     "Change the output `size` of the resizing transforms of every loader in `dls`, in place."
     for dl in dls.loaders:
-        for t in [*dl.after_item.fs, *dl.after_batch.fs]:
+        for t in [*image_tfms(dl), *dl.after_batch.fs]:
             if isinstance(t, (RandomScaleCrop, SquareResize)): t.size = size
             elif isinstance(t, (Resize, CropPad)) or type(t).__name__ in ('RandomResizedCropGPU', 'AffineCoordTfm'):
                 if hasattr(t, 'size') and t.size is not None: t.size = (size, size)
@@ -306,9 +305,14 @@ class FastNormalize(Normalize):
         m, s = self._stats(x)
         return TensorImage((x.as_subclass(torch.Tensor)*s + m).clamp(0, 1))
 
-def image_block(float_batches:bool=False):
-    "fastai's `ImageBlock` for `RGBImage`s; `IntToFloatTensor` only when later batch transforms need floats."
-    return TransformBlock(type_tfms=RGBImage.create, batch_tfms=[IntToFloatTensor] if float_batches else [])
+def image_block(item_tfms=(), float_batches:bool=False):
+    "fastai's `ImageBlock` opening images with `open_rgb` then applying `item_tfms` to the image alone; `IntToFloatTensor` only if needed."
+    return TransformBlock(type_tfms=[open_rgb, *item_tfms], batch_tfms=[IntToFloatTensor] if float_batches else [])
+
+def image_tfms(dl) -> list:
+    "The transforms applied to each image of `dl`: the image block's and the item transforms."
+    tls = getattr(dl.dataset, 'tls', None)
+    return [*(tls[0].tfms.fs if tls else []), *dl.after_item.fs]
 
 # %% ../nbs/02_data.ipynb #bcfdf10e
 def holdout_idx(files, frac:float=0.1, label_func=parent_label) -> list[int]:
@@ -333,9 +337,9 @@ def _workers(num_workers): return min(4, os.cpu_count() or 1) if num_workers is 
 def class_dls(files, path, item_tfms, batch_tfms, stats, valid=0.2, seed:int=42, label_func=parent_label,
               bs:int=64, num_workers:int|None=None, device=None, **kwargs) -> DataLoaders:
     "DataLoaders of RGB images of `files` labelled by `label_func`, split by `valid`, with the given transforms."
-    dblock = DataBlock(blocks=(image_block(bool(batch_tfms)), CategoryBlock), get_y=label_func,
+    dblock = DataBlock(blocks=(image_block(item_tfms, bool(batch_tfms)), CategoryBlock), get_y=label_func,
                        splitter=_splitter(files, valid, seed, path, label_func),
-                       item_tfms=item_tfms, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
+                       batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
     return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #efcb8f91
@@ -415,7 +419,7 @@ class ImageCache:
         npy = cache_dir('tensors')/f'{key}.npy'
         if not npy.exists():
             cls.prune()
-            arr = np.stack([np.asarray(_square(RGBImage.create(f), size)).transpose(2, 0, 1) for f in files])
+            arr = np.stack([np.asarray(_square(open_rgb(f), size)).transpose(2, 0, 1) for f in files])
             tmp = npy.with_name(f'.{key}.{os.getpid()}.npy')
             np.save(tmp, arr); npy.with_suffix('.txt').write_text('\n'.join(files)); tmp.rename(npy)
         return cls.load(key)
@@ -447,7 +451,7 @@ class CachedImage(Transform):
         cache = self.cache
         i = cache.row.get(str(fn)) if cache is not None else None
         if i is not None: return TensorImage(cache.images[i])
-        return TensorImage(image2tensor(_square(RGBImage.create(fn), self.size)))
+        return TensorImage(image2tensor(_square(open_rgb(fn), self.size)))
 
 # %% ../nbs/02_data.ipynb #ad051dbb
 class BatchPadCropFlip(Transform):
@@ -586,8 +590,8 @@ def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed
     elif isinstance(valid, float): splitter = RandomSplitter(valid, seed=seed)
     else: raise ResnetFaError(f"Unknown valid '{valid}' for Pets: use 'official' or a fraction such as 0.2.")
     item_tfms, batch_tfms = item_batch_tfms(augment, size)
-    dblock = DataBlock(blocks=(image_block(bool(batch_tfms)), CategoryBlock), get_y=pet_breed if label == 'breed' else pet_species,
-                       splitter=splitter, item_tfms=item_tfms, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
+    dblock = DataBlock(blocks=(image_block(item_tfms, bool(batch_tfms)), CategoryBlock), get_y=pet_breed if label == 'breed' else pet_species,
+                       splitter=splitter, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
     return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #9396b76c

@@ -61,7 +61,7 @@ def test_bad_files_reported_once_and_skipped(bad):
 @pytest.mark.parametrize('fn', ['cmyk.jpg', 'rgba.png', 'palette.png', 'grey.png'])
 def test_odd_modes_become_rgb(bad, fn):
     path = next(bad.rglob(fn))
-    im = RGBImage.create(path)
+    im = open_rgb(path)
     assert im.mode == 'RGB' and np.asarray(im).shape[2] == 3
 
 def test_bad_folder_trains_a_whole_epoch(bad, tmp_path):
@@ -114,7 +114,7 @@ def test_digits_demo_defaults():
     counts = np.bincount([int(parent_label(f)) for f in get_image_files(digits_path())])
     assert counts.sum() == 1797 and len(counts) == 10 and counts.min() >= 170  # about 180 scans of each digit
     check_batch(dls.train, 64, 32); check_batch(dls.valid, 64, 32)
-    assert not any(isinstance(t, FlipItem) or getattr(t, 'flip', False) for t in dls.train.after_item.fs)  # never flip digits
+    assert not any(isinstance(t, FlipItem) or getattr(t, 'flip', False) for t in image_tfms(dls.train))  # never flip digits
     assert dls.valid_ds.items == get_dls(num_workers=0).valid_ds.items  # same seed, same split
     assert dls.valid_ds.items != get_dls(seed=0, num_workers=0).valid_ds.items
 
@@ -230,7 +230,7 @@ def test_pets(pets, tmp_path):
     sp = pets_dls(pets, size=64, bs=16, label='species', augment='albumentations', num_workers=0)
     assert sp.vocab == ['cat', 'dog']
     check_batch(sp.train, 16, 64); check_batch(sp.valid, 16, 64)
-    assert any(isinstance(t, AlbumentationsTransform) and t.split_idx == 0 for t in sp.train.after_item.fs)
+    assert any(isinstance(t, AlbumentationsTransform) and t.split_idx == 0 for t in image_tfms(sp.train))
 
 def test_pets_official_split(pets, tmp_path):
     "With complete trainval.txt/test.txt the official split is used; images come from a copy of three breeds."
