@@ -205,12 +205,16 @@ def eval_cmd(
     protocols:str='center,ten_crop,multi_scale,tta', # Comma-separated test-time protocols: center, ten_crop, multi_scale, tta
     out:str=None, # Folder for eval.csv and eval.md (default: <run>/eval)
     bs:int=32, # Images decoded at a time (memory stays bounded by this)
+    resize:int=None, # Shorter side before the crops; default: crop*256/224, or the crop itself for small images (<= 64 px)
 ):
     "Evaluate a trained run on a folder of images under the ResNet paper's test-time protocols."
-    learn = load_run(run)
+    learn, size = load_run(run), _run_config(run)['recipe']['size']
     out = prepare_run_dir(out or Path(run)/'eval')
     source = data if data is not None else [learn.dls.valid_ds.items[i] for i in range(len(learn.dls.valid_ds))]
-    table = evaluate_protocols(learn, source, protocols=tuple(p.strip() for p in protocols.split(',') if p.strip()), bs=bs)
+    # Small images are trained on whole (padded and cropped) images: a 256/224 resize would cut off their borders.
+    if resize is None and size and size <= 64: resize = size
+    table = evaluate_protocols(learn, source, protocols=tuple(p.strip() for p in protocols.split(',') if p.strip()),
+                               crop=size, resize=resize, bs=bs)
     write_table(table, out, 'eval')
     print(table.to_string())
     print(f"Tables: {out/'eval.csv'}, {out/'eval.md'}")

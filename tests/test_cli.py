@@ -78,3 +78,87 @@ def test_recipes_and_models(cli):
     assert res.returncode == 0
     names = res.stdout.split()
     for n in ('resnet20', 'resnet56', 'resnet1202', 'resnet18', 'resnet152', 'resnet9'): assert n in names
+
+# A short run shared by the tests below: ResNet-20 on the digits, 3 epochs.
+@pytest.fixture(scope='module')
+def short_run(cli, tmp_path_factory):
+    out = tmp_path_factory.mktemp('short')/'run'
+    res = run(cli, 'train', '--epochs', 3, '--size', 16, '--quiet', '--out', out)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out
+
+def test_lr_find_command(cli, tmp_path):
+    res = run(cli, 'lr-find', '--size', 16, '--num-it', 30, '--out', tmp_path/'lr')
+    assert res.returncode == 0, res.stderr[-3000:]
+    sugg = json.loads((tmp_path/'lr'/'lr_find.json').read_text())['suggestions']
+    assert 'valley' in sugg and 1e-7 < sugg['valley'] < 10
+    assert (tmp_path/'lr'/'lr_find.png').stat().st_size > 1000
+
+def test_quiet_run_writes_one_metrics_row_per_epoch(short_run):
+    metrics = pd.read_csv(short_run/'metrics.csv')
+    assert list(metrics.epoch) == [0, 1, 2]
+    assert metrics.accuracy.between(0, 1).all()
+    res = json.loads((short_run/'results.json').read_text())['metrics']
+    assert abs(res['accuracy'] - metrics.accuracy.iloc[-1]) < 1e-6   # the final line is the last epoch's accuracy
+
+def test_eval_and_interpret_commands(cli, short_run, tmp_path):
+    res = run(cli, 'eval', short_run, '--protocols', 'center,ten_crop', '--out', tmp_path/'eval')
+    assert res.returncode == 0, res.stderr[-3000:]
+    table = pd.read_csv(tmp_path/'eval'/'eval.csv', index_col=0)
+    assert set(table.index) == {'center', 'ten_crop'} and table.top1.between(0, 1).all()
+    assert (table.n == 359).all()   # the whole validation split: int(0.2 * 1,797) digits
+    res = run(cli, 'interpret', short_run, '--out', tmp_path/'interp')
+    assert res.returncode == 0, res.stderr[-3000:]
+    per_class = pd.read_csv(tmp_path/'interp'/'per_class.csv', index_col=0)
+    assert per_class.loc[[str(i) for i in range(10)], 'support'].sum() == 359
+    for f in ('confusion_matrix.png', 'top_losses.png', 'per_class.md'): assert (tmp_path/'interp'/f).is_file()
+
+def test_export_loads_in_a_fresh_process(short_run):
+    "`load_learner` on export.pkl in a new interpreter that imports nothing from resnet_fa itself."
+    img = next((Path.home()/'.cache'/'resnet_fa').glob('**/digits/3/*.png'), None) or next(short_run.parent.glob('**/*.png'))
+    code = ("from fastai.learner import load_learner; from pathlib import Path\n"
+            f"learn = load_learner(r'{short_run/'export.pkl'}')\n"
+            f"pred, idx, probs = learn.predict(Path(r'{img}'))\n"
+            "print(len(learn.dls.vocab), probs.shape[0], round(float(probs.sum()), 4))")
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.split()[-3:] == ['10', '10', '1.0']
+
+def test_weights_load_without_pickle(short_run):
+    from safetensors import safe_open
+    from resnet_fa.callbacks import load_safetensors
+    from resnet_fa.models import create_model
+    meta = load_safetensors(create_model('resnet20', n_out=10), short_run/'model.safetensors')
+    assert meta['arch'] == 'resnet20' and meta['vocab'] == [str(i) for i in range(10)]
+    assert 'conv' in ' '.join(safe_open(short_run/'model.safetensors', 'pt').keys())
+
+def test_checkpoint_classes_differ_from_data(cli, short_run, tmp_path):
+    "A run's weights used on data with other classes: one clear sentence, nothing overwritten."
+    other = tmp_path/'other_run'
+    other.mkdir()
+    (other/'config.json').write_text((short_run/'config.json').read_text().replace('"data": "digits"', f'"data": "{_tiny_folder(tmp_path/"tiny")}"'))
+    (other/'model.safetensors').write_bytes((short_run/'model.safetensors').read_bytes())
+    assert_user_error(run(cli, 'eval', other), 'trained on 10 classes', 'the data has 2')
+
+def test_resume_after_kill_matches_uninterrupted_run(cli, tmp_path):
+    "Kill a CLI training run with SIGKILL after its second epoch, resume it, and compare with a run never killed."
+    args = ['train', '--epochs', 5, '--size', 16, '--quiet', '--seed', 7, '--precision', 'fp32']
+    full = run(cli, *args, '--out', tmp_path/'full')
+    assert full.returncode == 0, full.stderr[-3000:]
+    from resnet_fa.callbacks import resume_info
+    proc = subprocess.Popen([cli, *map(str, args), '--out', str(tmp_path/'killed')], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        info = resume_info(tmp_path/'killed'/'checkpoints') if (tmp_path/'killed'/'checkpoints'/'resume.pth').exists() else None
+        if info and info['epoch'] >= 1: break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert not (tmp_path/'killed'/'model.safetensors').exists()
+    res = run(cli, 'train', '--resume', '--quiet', '--out', tmp_path/'killed')
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'Resuming' in res.stdout
+    a, b = pd.read_csv(tmp_path/'full'/'metrics.csv'), pd.read_csv(tmp_path/'killed'/'metrics.csv')
+    assert len(a) == len(b) == 5
+    pd.testing.assert_series_equal(a.accuracy, b.accuracy)
+    assert (a.valid_loss - b.valid_loss).abs().max() < 1e-4
