@@ -183,7 +183,7 @@ RECIPES = {r.name: r for r in [
            warmup_iters=400, warmup_lr=0.01, source=_RESNET_PAPER + ", section 4.2",
            notes="As cifar10-paper, with the paper's warm-up at lr 0.01 for the first ~400 iterations."),
     Recipe('cifar10-onecycle', arch='resnet20', data='cifar10', epochs=30, bs=128, size=32, augment='standard',
-           valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='one_cycle', pct_start=0.25, label_smoothing=0.,
+           valid='holdout', opt='nesterov', lr=0.2, wd=5e-4, schedule='one_cycle', pct_start=0.25,
            source="resnet_fa: the paper's architecture and augmentation with a one-cycle schedule "
                   "(Smith, Super-Convergence, arXiv:1708.07120)",
            notes="Aims at the paper's 91.25% for ResNet-20 in 30 epochs instead of 182."),

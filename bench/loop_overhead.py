@@ -1,0 +1,82 @@
+"""Training-loop overhead: a `resnet_learner` epoch against a hand-written PyTorch loop.
+
+Both train the same ResNet-20 on the same in-memory CIFAR-10 batches (resnet_fa's fast path, built
+once), with the same optimizer settings (SGD, momentum 0.9, L2 weight decay) and the same precision
+(bf16 autocast + channels_last on the CPU, or fp32 with --fp32). Only the training phase is timed.
+
+    python bench/loop_overhead.py --images 5000 --epochs 3
+writes bench/results/loop_overhead.json with images/s for each and their ratio (target >= 0.97).
+"""
+import argparse, contextlib, json, platform, time
+from pathlib import Path
+import torch, fastai
+from torch import nn
+from fastai.callback.core import Callback
+from resnet_fa.core import sample_data, seed_everything
+from resnet_fa.data import image_files, tensor_dls, holdout_idx
+from resnet_fa.models import resnet20
+from resnet_fa.learner import resnet_learner
+
+class TrainTimer(Callback):
+    order = 100
+    def before_fit(self): self.seconds, self.n = 0., 0
+    def before_train(self): self.t0 = time.perf_counter()
+    def after_train(self): self.seconds += time.perf_counter() - self.t0
+    def after_batch(self):
+        if self.training: self.n += len(self.yb[0])
+
+def fastai_epochs(dls, epochs, precision):
+    seed_everything(0)
+    learn = resnet_learner(dls, resnet20(n_out=10), opt='sgd', precision=precision, nan_guard=False, metrics=[])
+    timer = TrainTimer()
+    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, 0.05, wd=5e-4, cbs=timer)
+    return timer.n / timer.seconds
+
+def plain_epochs(dls, epochs, precision):
+    seed_everything(0)
+    model = resnet20(n_out=10)
+    bf16 = precision != 'fp32'
+    if bf16: model = model.to(memory_format=torch.channels_last)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.SGD([dict(params=decay, weight_decay=5e-4), dict(params=no_decay, weight_decay=0.)], lr=0.05, momentum=0.9)
+    loss_func, n, seconds = nn.CrossEntropyLoss(), 0, 0.
+    for _ in range(epochs):
+        model.train(); t0 = time.perf_counter()
+        for xb, yb in dls.train:
+            if bf16: xb = xb.contiguous(memory_format=torch.channels_last)
+            ctx = torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+            with ctx: loss = loss_func(model(xb).float(), yb)
+            loss.backward(); opt.step(); opt.zero_grad()
+            n += len(yb)
+        seconds += time.perf_counter() - t0
+    return n / seconds
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--images', type=int, default=5000)
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--rounds', type=int, default=3, help='alternating rounds; the median of each is reported')
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--fp32', action='store_true')
+    p.add_argument('--out', default=str(Path(__file__).parent/'results'/'loop_overhead.json'))
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    cifar = sample_data('cifar10')
+    files = list(image_files(cifar/'train'))
+    files = files[::max(1, len(files)//a.images)][:a.images]
+    n_valid = len(files)//10
+    dls = tensor_dls(files, valid_idx=list(range(len(files)-n_valid, len(files))), bs=128)
+    precision = 'fp32' if a.fp32 else 'auto'
+    fa, pl = [], []
+    for _ in range(a.rounds):
+        fa.append(fastai_epochs(dls, a.epochs, precision)); pl.append(plain_epochs(dls, a.epochs, precision))
+    med = lambda xs: sorted(xs)[len(xs)//2]
+    res = dict(fastai_images_per_s=med(fa), plain_images_per_s=med(pl), ratio=med(fa)/med(pl), rounds=dict(fastai=fa, plain=pl),
+               images=len(files)-n_valid, epochs=a.epochs, precision=precision, threads=torch.get_num_threads(),
+               versions=dict(fastai=fastai.__version__, torch=torch.__version__), cpu=platform.processor())
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=2) + '\n')
+    print(f"resnet_learner {res['fastai_images_per_s']:.0f} img/s, plain loop {res['plain_images_per_s']:.0f} img/s, ratio {res['ratio']:.3f}")
+
+if __name__ == '__main__': main()

@@ -1,0 +1,60 @@
+"""Train a named recipe end to end on a local copy of its data and record accuracy and wall time per epoch.
+
+    python bench/train_recipe.py --recipe cifar10-onecycle --data ../shared/data/cifar10.tgz
+writes bench/results/<recipe>.json. The recipe's own validation split is used (for the CIFAR recipes the
+paper's hold-out: the last 500 training images of each class), and the recipe never sees it while training.
+"""
+import argparse, json, platform, time
+from pathlib import Path
+import torch, fastai
+from fastai.callback.core import Callback
+import resnet_fa
+from resnet_fa.cli import train
+
+class EpochTimer(Callback):
+    "Wall time of each epoch (training and validation)."
+    order = 100
+    def before_fit(self): self.times, self.start = [], time.time()
+    def before_epoch(self): self.t0 = time.time()
+    def after_epoch(self): self.times.append(time.time() - self.t0)
+
+def cpu_model():
+    for line in Path('/proc/cpuinfo').read_text().splitlines():
+        if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    return platform.processor()
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--recipe', default='cifar10-onecycle')
+    p.add_argument('--data', required=True, help='dataset folder or .tgz archive')
+    p.add_argument('--epochs', type=int, default=None)
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--out', default=None, help='JSON file (default bench/results/<recipe>.json)')
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    from resnet_fa import learner
+    timer = EpochTimer()
+    orig = learner.fit_recipe
+    def fit_with_timer(learn, recipe, **kw):
+        learn.add_cb(timer); return orig(learn, recipe, **kw)
+    resnet_fa.cli.fit_recipe = fit_with_timer   # time epochs without changing the training path
+    t0 = time.time()
+    learn, run = train(a.data, recipe=a.recipe, epochs=a.epochs, seed=a.seed, quiet=True,
+                       out=Path('runs')/f'bench-{a.recipe}')
+    wall = time.time() - t0
+    names = learn.recorder.metric_names[1:-1]
+    rows = [dict(zip(names, map(float, v))) for v in learn.recorder.values]
+    res = dict(recipe=a.recipe, data=str(a.data), seed=a.seed, wall_seconds=wall, epochs=len(rows),
+               epoch_seconds=timer.times, per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
+               train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds),
+               images_per_second=len(learn.dls.train_ds)*len(rows)/sum(timer.times),
+               settings=json.loads((run/'config.json').read_text())['recipe'], threads=torch.get_num_threads(),
+               versions=dict(resnet_fa=resnet_fa.__version__, fastai=fastai.__version__, torch=torch.__version__),
+               cpu=cpu_model())
+    out = Path(a.out or Path(__file__).parent/'results'/f'{a.recipe}.json')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2) + '\n')
+    print(f"{a.recipe}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
+
+if __name__ == '__main__': main()
