@@ -18,6 +18,7 @@ spin-wait and make every setting several times slower and the timings meaningles
 """
 import argparse, json, os, platform, statistics, time, warnings
 from pathlib import Path
+from _common import cpu_model   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import numpy as np, torch, fastai
@@ -76,11 +77,6 @@ def time_train_epoch(learn):
     return t['end'] - t['start']
 
 def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
-
-def cpu_model():
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    return platform.processor()
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

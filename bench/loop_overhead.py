@@ -9,6 +9,7 @@ writes bench/results/loop_overhead.json with images/s for each and their ratio (
 """
 import argparse, contextlib, json, platform, time
 from pathlib import Path
+from _common import cpu_model   # bench/ is on sys.path when a script here runs
 import torch, fastai
 from torch import nn
 from fastai.callback.core import Callback
@@ -74,7 +75,7 @@ def main():
     med = lambda xs: sorted(xs)[len(xs)//2]
     res = dict(fastai_images_per_s=med(fa), plain_images_per_s=med(pl), ratio=med(fa)/med(pl), rounds=dict(fastai=fa, plain=pl),
                images=len(files)-n_valid, epochs=a.epochs, precision=precision, threads=torch.get_num_threads(),
-               versions=dict(fastai=fastai.__version__, torch=torch.__version__), cpu=platform.processor())
+               versions=dict(fastai=fastai.__version__, torch=torch.__version__), cpu=cpu_model())
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2) + '\n')
     print(f"resnet_learner {res['fastai_images_per_s']:.0f} img/s, plain loop {res['plain_images_per_s']:.0f} img/s, ratio {res['ratio']:.3f}")

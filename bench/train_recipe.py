@@ -4,8 +4,9 @@
 writes bench/results/<recipe>.json. The recipe's own validation split is used (for the CIFAR recipes the
 paper's hold-out: the last 500 training images of each class), and the recipe never sees it while training.
 """
-import argparse, json, platform, time
+import argparse, json, time
 from pathlib import Path
+from _common import cpu_model   # bench/ is on sys.path when a script here runs
 import torch, fastai
 from fastai.callback.core import Callback
 import resnet_fa
@@ -17,11 +18,6 @@ class EpochTimer(Callback):
     def before_fit(self): self.times, self.start = [], time.time()
     def before_epoch(self): self.t0 = time.time()
     def after_epoch(self): self.times.append(time.time() - self.t0)
-
-def cpu_model():
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    return platform.processor()
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
