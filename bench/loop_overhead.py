@@ -14,7 +14,7 @@ import torch, fastai
 from torch import nn
 from fastai.callback.core import Callback
 from resnet_fa.core import sample_data, seed_everything
-from resnet_fa.data import image_files, tensor_dls, holdout_idx
+from resnet_fa.data import image_files, tensor_dls
 from resnet_fa.models import resnet20
 from resnet_fa.learner import resnet_learner
 
@@ -45,6 +45,7 @@ def plain_epochs(dls, epochs, precision):
     for _ in range(epochs):
         model.train(); t0 = time.perf_counter()
         for xb, yb in dls.train:
+            xb, yb = xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor)   # what a plain PyTorch loop has
             if bf16: xb = xb.contiguous(memory_format=torch.channels_last)
             ctx = torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
             with ctx: loss = loss_func(model(xb).float(), yb)
@@ -66,8 +67,9 @@ def main():
     cifar = sample_data('cifar10')
     files = list(image_files(cifar/'train'))
     files = files[::max(1, len(files)//a.images)][:a.images]
-    n_valid = len(files)//10
-    dls = tensor_dls(files, valid_idx=list(range(len(files)-n_valid, len(files))), bs=128)
+    valid_idx = list(range(0, len(files), 10))   # every tenth image, so every class is in both splits
+    n_valid = len(valid_idx)
+    dls = tensor_dls(files, valid_idx=valid_idx, bs=128)
     precision = 'fp32' if a.fp32 else 'auto'
     fa, pl = [], []
     for _ in range(a.rounds):
