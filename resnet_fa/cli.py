@@ -18,7 +18,7 @@ from .models import list_models
 from .data import get_dls
 from .callbacks import ResumeCheckpoint, resume_info, save_safetensors, load_safetensors, safetensors_metadata
 from .learner import get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
-from .interpret import write_reports, evaluate_protocols, write_table
+from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport
 import resnet_fa
 
 # %% auto #0
@@ -70,6 +70,7 @@ def train(data='digits', recipe:str|None=None, arch:str|None=None, epochs:int|No
     r = r.replace(arch=arch, epochs=epochs, iterations=0 if epochs else None, lr=lr, bs=bs, size=size,
                   mixup=mixup, cutmix=cutmix, label_smoothing=label_smoothing)
     run = prepare_run_dir(out, name=f"{Path(str(data)).name}-{r.arch}")
+    print(f"{r}\nRun folder: {run}")
     config = dict(data=str(data), recipe=asdict(r), seed=seed, precision=precision, keep_best=keep_best,
                   tensorboard=tensorboard, versions=_versions(), device=str(best_device()), started=datetime.now().isoformat())
     learn = _run_learner(run, config, r, workers=workers, quiet=quiet)
@@ -85,6 +86,7 @@ def _run_learner(run, config, r, workers=None, quiet=False, resume=False):
     learn = learner_from_recipe(dls, r, path=run, model_dir='checkpoints', precision=config['precision'],
                                 keep_best=config['keep_best'], csv_log=True, tensorboard=config['tensorboard'],
                                 cbs=[ResumeCheckpoint(resume=resume)])
+    if config['tensorboard']: learn.add_cb(TensorBoardReport())  # confusion matrix, PR curves, Grad-CAM at the end
     if quiet:
         learn.remove_cb(fastai.callback.progress.ProgressCallback)
         learn.logger = lambda *args: None   # fastai prints each epoch's values when there is no progress bar

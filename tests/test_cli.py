@@ -162,3 +162,15 @@ def test_resume_after_kill_matches_uninterrupted_run(cli, tmp_path):
     assert len(a) == len(b) == 5
     pd.testing.assert_series_equal(a.accuracy, b.accuracy)
     assert (a.valid_loss - b.valid_loss).abs().max() < 1e-4
+
+def test_tensorboard_and_lr_find_in_a_training_run(cli, tmp_path):
+    "`--tensorboard` logs the interpretation at the end of training; `--lr-find` saves its plot in the run folder."
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    res = run(cli, 'train', '--epochs', 1, '--size', 16, '--quiet', '--tensorboard', '--lr-find', '--out', tmp_path/'tb')
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "recipe 'digits'" in res.stdout   # every run says which recipe it follows and where that comes from
+    assert (tmp_path/'tb'/'lr_find.png').stat().st_size > 1000
+    acc = EventAccumulator(str(tmp_path/'tb'/'tensorboard')).Reload()
+    tags = {t for v in acc.Tags().values() if isinstance(v, list) for t in v}
+    assert any('confusion_matrix' in t for t in tags), tags
+    assert any('pr_curve' in t for t in tags), tags
