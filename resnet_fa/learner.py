@@ -77,10 +77,10 @@ def default_metrics(n_classes:int) -> list:
     return [accuracy] + ([top5_accuracy] if n_classes > 5 else []) + [F1Score(average='macro')]
 
 # %% ../nbs/04_learner.ipynb #f216c249
-def _build_model(arch, n_out, pretrained, n_in=3):
+def _build_model(arch, n_out):
     if isinstance(arch, nn.Module): return arch
-    if isinstance(arch, str): return create_model(arch, n_out=n_out, pretrained=pretrained, n_in=n_in)
-    return arch(n_out=n_out, pretrained=pretrained)
+    if isinstance(arch, str): return create_model(arch, n_out=n_out)
+    return arch(n_out=n_out)
 
 def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
     "fastai's `MixUp` or `CutMix` callback for a non-zero alpha (not both)."
@@ -88,7 +88,7 @@ def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
     return [MixUp(mixup)] if mixup else [CutMix(cutmix)] if cutmix else []
 
 @delegates(Learner.__init__, but=['splitter', 'wd_bn_bias', 'loss_func', 'opt_func'])
-def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool=False,
+def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|str=False,
                    opt:str='sgd', label_smoothing:float=0., mixup:float=0., cutmix:float=0.,
                    precision:str='auto', keep_best:int=0, monitor:str='accuracy', patience:int|None=None,
                    nan_guard:bool=True, csv_log:bool=False, tensorboard:bool=False, **kwargs) -> Learner:
@@ -104,9 +104,12 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool=Fa
     if tensorboard: cbs.append(_tensorboard_cb(kwargs.get('path')))
     kwargs.setdefault('metrics', default_metrics(n_out))
     common = dict(loss_func=loss_func, opt_func=get_optimizer(opt), wd_bn_bias=False, cbs=cbs, **kwargs)
-    if pretrained and isinstance(arch, str) and not isinstance(arch, nn.Module):
-        return vision_learner(dls, _arch_fn(arch), n_out=n_out, pretrained=True, normalize=False, **common)
-    model = _build_model(arch, n_out, pretrained=False)
+    if pretrained:
+        if isinstance(arch, nn.Module): raise ResnetFaError("pretrained=True needs an architecture name or function, not a built model.")
+        # fastai cuts the ImageNet head, adds a new one and freezes the body; `pretrained` may be a local weights file
+        return vision_learner(dls, _arch_fn(arch) if isinstance(arch, str) else arch, n_out=n_out, pretrained=pretrained,
+                              normalize=False, **common)
+    model = _build_model(arch, n_out)
     return Learner(dls, model, splitter=splitter_for(model), **common)
 
 def _arch_fn(name:str):
