@@ -27,8 +27,9 @@ __all__ = ['COMMANDS', 'prepare_run_dir', 'default_recipe', 'train', 'export_lea
 
 # %% ../nbs/06_cli.ipynb #c6edc0a9
 def prepare_run_dir(out=None, name:str='run') -> Path:
-    "Create (or reuse) the run folder `out` (default `runs/<name>-<time>`) and check it is writable."
-    run = Path(out) if out else Path('runs')/f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    "Create (or reuse) the run folder `out` (default `runs/<name>-<time>`), check it is writable, return its absolute path."
+    # Absolute, because fastai joins `learn.path` with file names: a relative run folder would be doubled.
+    run = (Path(out) if out else Path('runs')/f"{name}-{datetime.now():%Y%m%d-%H%M%S}").expanduser().absolute()
     try:
         run.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=run): pass

@@ -28,12 +28,14 @@ def test_help(cli):
 
 def test_demo_run(cli, tmp_path):
     "The README's first command: `resnet_fa train` with no arguments trains ResNet-20 on the built-in digits."
-    res = run(cli, 'train', '--out', tmp_path/'run', cwd=tmp_path)
+    res = run(cli, 'train', cwd=tmp_path)   # exactly the README's command: the run folder goes to ./runs/
     assert res.returncode == 0, res.stderr[-3000:]
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith('validation accuracy: '), last
     assert float(last.split(': ')[1]) >= 0.97
-    run_dir = tmp_path/'run'
+    runs = list((tmp_path/'runs').iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith('digits-resnet20-'), runs
+    run_dir = runs[0]
     for f in ('config.json', 'metrics.csv', 'model.safetensors', 'export.pkl', 'confusion_matrix.png', 'loss.png'):
         assert (run_dir/f).is_file() and (run_dir/f).stat().st_size > 0, f
     config = json.loads((run_dir/'config.json').read_text())
