@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from fastai.vision.all import (ImageDataLoaders, Learner, ConvLayer, Flip, accuracy, Callback,
                                CancelBatchException, CancelFitException)
 from safetensors import safe_open
-from resnet_fa.core import ResnetFaError, sample_data, seed_everything
+from resnet_fa.core import ResnetFaError, seed_everything
 from resnet_fa.callbacks import *
 
 @pytest.fixture(scope='module', autouse=True)
@@ -18,17 +18,9 @@ def one_thread():
     torch.set_num_threads(n)
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
+def data(cifar_subset):
     "24 training and 8 validation CIFAR-10 images per class, linked into a temporary folder."
-    src = sample_data('cifar10')
-    if src is None: pytest.skip('CIFAR-10 sample data not available')
-    dest = tmp_path_factory.mktemp('cifar')
-    for c in sorted(p.name for p in (src/'train').iterdir()):
-        files = sorted((src/'train'/c).iterdir())[:32]
-        for split,fs in (('train', files[:24]), ('valid', files[24:])):
-            (dest/split/c).mkdir(parents=True)
-            for f in fs: (dest/split/c/f.name).symlink_to(f)
-    return dest
+    return cifar_subset(24, 8)
 
 def tiny_learner(data, run, seed=0, bs=32, **kwargs):
     seed_everything(seed)

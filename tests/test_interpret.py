@@ -28,15 +28,9 @@ def quiet_fit(learn, n, lr, one_cycle=True):
     return learn
 
 @pytest.fixture(scope='module')
-def cifar5(tmp_path_factory):
+def cifar5(cifar_subset):
     "Five CIFAR-10 classes, 40 training and 20 validation images each, in train/valid class folders."
-    src = sample_data('cifar10')
-    if src is None: pytest.skip('CIFAR-10 sample archive not available')
-    root = tmp_path_factory.mktemp('cifar5')
-    for c in CLASSES:
-        files = sorted((src/'train'/c).glob('*'))[:60]
-        link(files[:40], root/'train'/c); link(files[40:], root/'valid'/c)
-    return root
+    return cifar_subset(40, 20, classes=CLASSES)
 
 @pytest.fixture(scope='module')
 def dls(cifar5):

@@ -84,21 +84,12 @@ if __name__ == '__main__':
 # ---- the tests ---------------------------------------------------------------------------------------
 
 import torch
-from resnet_fa.core import sample_data
 from resnet_fa.callbacks import load_safetensors
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
+def data(cifar_subset):
     "20 training and 6 validation CIFAR-10 images per class, linked into a temporary folder."
-    src = sample_data('cifar10')
-    if src is None: pytest.skip('CIFAR-10 sample data not available')
-    dest = tmp_path_factory.mktemp('cifar')
-    for c in sorted(p.name for p in (src/'train').iterdir()):
-        files = sorted((src/'train'/c).iterdir())[:26]
-        for split,fs in (('train', files[:20]), ('valid', files[20:])):
-            (dest/split/c).mkdir(parents=True)
-            for f in fs: (dest/split/c/f.name).symlink_to(f)
-    return dest
+    return cifar_subset(20, 6)
 
 _children = []
 @pytest.fixture(autouse=True)
