@@ -81,17 +81,21 @@ def test_cifar_option_a_has_no_shortcut_weights():
     assert not any('downsample' in k for k in m.state_dict())
     assert sum(isinstance(b.downsample, PadShortcut) for b in m.modules() if isinstance(b, BasicBlock)) == 2
 
+def assert_loads_and_matches(ours, ref):
+    "`ref`'s state_dict loads into `ours` with strict=True and both give the same eval-mode outputs."
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad(): ref.train()(x)  # realistic BN running statistics
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    ref.eval(); ours.eval()
+    with torch.no_grad(): torch.testing.assert_close(ours(x), ref(x))
+
 @pytest.mark.parametrize('depth', TV_DEPTHS)
 def test_torchvision_round_trip(depth):
     "torchvision's resnetN: same parameter count, its state_dict loads strictly, same outputs in eval mode."
     tv = getattr(torchvision.models, f'resnet{depth}')(weights=None)
     ours = create_model(f'resnet{depth}')
     assert n_params(ours) == n_params(tv) == torchvision.models.get_model_weights(f'resnet{depth}').DEFAULT.meta['num_params']
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad(): tv.train()(x)  # realistic BN running statistics
-    ours.load_state_dict(tv.state_dict(), strict=True)
-    tv.eval(); ours.eval()
-    with torch.no_grad(): torch.testing.assert_close(ours(x), tv(x))
+    assert_loads_and_matches(ours, tv)
 
 @pytest.mark.parametrize('depth', TV_DEPTHS)
 def test_resnet_d_matches_timm(depth):
@@ -99,11 +103,7 @@ def test_resnet_d_matches_timm(depth):
     tm = timm.create_model(f'resnet{depth}d', pretrained=False)
     ours = create_model(f'resnet{depth}d')
     assert n_params(ours) == n_params(tm)
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad(): tm.train()(x)
-    ours.load_state_dict(tm.state_dict(), strict=True)
-    tm.eval(); ours.eval()
-    with torch.no_grad(): torch.testing.assert_close(ours(x), tm(x))
+    assert_loads_and_matches(ours, tm)
 
 @pytest.mark.parametrize('depth', TV_DEPTHS)
 def test_preact_params_match_timm_resnetv2(depth):
