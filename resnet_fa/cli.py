@@ -17,7 +17,7 @@ from .core import ResnetFaError, seed_everything, best_device, resolve_data
 from .models import list_models
 from .data import get_dls
 from .callbacks import ResumeCheckpoint, resume_info, save_safetensors, load_safetensors, safetensors_metadata
-from .learner import get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
+from .learner import Recipe, get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
 from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport
 import resnet_fa
 
@@ -125,7 +125,7 @@ def _run_config(run) -> dict:
         raise ResnetFaError(f"{run or 'No run folder given'} is not a resnet_fa run folder (it has no config.json).")
     return json.loads((run/'config.json').read_text())
 
-def _run_recipe(config): return get_recipe(config['recipe']['name']).replace(**config['recipe'])
+def _run_recipe(config) -> Recipe: return Recipe(**config['recipe'])  # the settings the run used, even if the named recipe changed since
 
 def _resume(out, workers=None, quiet=False):
     config, run = _run_config(out), Path(out)
