@@ -26,8 +26,9 @@ __all__ = ['conv3x3', 'conv1x1', 'Stage', 'PadShortcut', 'projection', 'BasicBlo
            'cifar_resnet', 'imagenet_resnet', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202',
            'plain20', 'plain32', 'plain44', 'plain56', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
            'resnet18d', 'resnet34d', 'resnet50d', 'resnet101d', 'resnet152d', 'preact_resnet18', 'preact_resnet34',
-           'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9', 'list_models', 'model_family',
-           'default_size', 'create_model', 'receptive_growth', 'model_summary', 'measured_receptive_field']
+           'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9', 'resnet9_half', 'list_models',
+           'model_family', 'default_size', 'create_model', 'receptive_growth', 'model_summary',
+           'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
 def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
@@ -237,15 +238,16 @@ class Residual(nn.Module):
     def forward(self, x): return x + self.res2(self.res1(x))
 
 class ResNet9(nn.Module):
-    "David Page's ResNet-9 for CIFAR-10: prep 64, layers of 128 (residual), 256, 512 (residual), max-pool, linear."
+    "David Page's ResNet-9 for CIFAR-10: prep 64, layers of 128 (residual), 256, 512 (residual), max-pool, linear; all widths x `width`."
     default_size = 32
-    def __init__(self, n_out:int=10, n_in:int=3, scale:float|None=0.125):
+    def __init__(self, n_out:int=10, n_in:int=3, scale:float|None=0.125, width:float=1.):
         super().__init__()
-        self.prep = conv_bn(n_in, 64)
-        self.layer1 = Stage(conv_bn(64, 128), nn.MaxPool2d(2), Residual(128))
-        self.layer2 = Stage(conv_bn(128, 256), nn.MaxPool2d(2))
-        self.layer3 = Stage(conv_bn(256, 512), nn.MaxPool2d(2), Residual(512))
-        self.pool,self.fc = nn.AdaptiveMaxPool2d(1),nn.Linear(512, n_out, bias=False)
+        c = [round(w*width) for w in (64, 128, 256, 512)]
+        self.prep = conv_bn(n_in, c[0])
+        self.layer1 = Stage(conv_bn(c[0], c[1]), nn.MaxPool2d(2), Residual(c[1]))
+        self.layer2 = Stage(conv_bn(c[1], c[2]), nn.MaxPool2d(2))
+        self.layer3 = Stage(conv_bn(c[2], c[3]), nn.MaxPool2d(2), Residual(c[3]))
+        self.pool,self.fc = nn.AdaptiveMaxPool2d(1),nn.Linear(c[3], n_out, bias=False)
         self.scale = scale
         init_resnet(self)
 
@@ -437,6 +439,11 @@ def preact_resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activ
 def resnet9(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
     "David Page's ResNet-9 for CIFAR-10 (6.6M parameters), logits scaled by `scale`."
     return with_weights(ResNet9(n_out, n_in, scale), _pretrained(pretrained, weights), 'resnet9')
+
+@register_model(family='resnet9', size=32, paper=_page)
+def resnet9_half(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
+    "ResNet-9 at half width (1.6M parameters, a quarter of the multiply-adds): the CPU speed-run model."
+    return with_weights(ResNet9(n_out, n_in, scale, width=0.5), _pretrained(pretrained, weights), 'resnet9_half')
 
 # %% ../nbs/01_models.ipynb #cced9d24
 def _timm_name(name:str) -> bool:

@@ -35,7 +35,7 @@ def test_registry_lists_every_family():
     assert set(list_models(family='cifar')) >= set(PAPER_CIFAR) | {'plain20', 'plain56'}
     assert list_models('resnet*', family='imagenet') == sorted([f'resnet{d}' for d in TV_DEPTHS] + [f'resnet{d}d' for d in TV_DEPTHS])
     assert list_models('preact_*') == sorted(f'preact_resnet{d}' for d in TV_DEPTHS)
-    assert list_models(family='resnet9') == ['resnet9']
+    assert list_models(family='resnet9') == ['resnet9', 'resnet9_half']
     for name in list_models(): assert model_family(name) in ('cifar', 'imagenet', 'resnet9')
 
 @pytest.mark.parametrize('name', list_models())
