@@ -33,9 +33,9 @@ from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 __all__ = ['DATASETS', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'open_rgb', 'BadImageWarning',
            'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop',
            'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms',
-           'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'image_tfms', 'holdout_idx',
-           'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache',
-           'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names',
+           'BatchCutout', 'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'image_tfms',
+           'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder',
+           'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names',
            'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
@@ -251,7 +251,7 @@ def pets_albumentations(size:int=224):
         A.CoarseDropout(num_holes_range=(1, 6), hole_height_range=(0.05, 0.15), hole_width_range=(0.05, 0.15), fill=0, p=0.5)])
 
 # %% ../nbs/02_data.ipynb #bf8f8bb9
-AUGMENTS = ('none', 'light', 'standard', 'paper', 'autoaugment', 'randaugment', 'trivialaugment', 'presize', 'albumentations')
+AUGMENTS = ('none', 'light', 'standard', 'paper', 'cutout', 'autoaugment', 'randaugment', 'trivialaugment', 'presize', 'albumentations')
 
 def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     "Item and batch transforms (without normalisation) for the `augment` recipe at `size`."
@@ -261,20 +261,35 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
         return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3), FlipItem(0.5)], []
     do_flip = augment not in ('none', 'light')
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
-    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8), flip=do_flip)]) + policy, []
+    batch = [BatchCutout(size//4)] if augment == 'cutout' else []
+    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(max(1, size//8), flip=do_flip)]) + policy, batch
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment == 'light': scale = RandomScaleCrop(size, min_scale=0.6)
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
-    return [scale] + policy, []
+    return [scale] + policy, batch
+
+# %% ../nbs/02_data.ipynb #d708acd9
+class BatchCutout(Transform):
+    "Cut one `size` x `size` square, wholly inside the image, out of each normalised training image (set to 0, the mean)."
+    split_idx, order = 0, 100  # after Normalize (order 99): zero is the dataset's mean colour
+    def __init__(self, size:int=8): store_attr()
+    def encodes(self, x:TensorImage):
+        t = x.as_subclass(torch.Tensor)
+        n, _, h, w = t.shape; s, dev = min(self.size, h, w), t.device
+        y0, x0 = torch.randint(0, h-s+1, (n, 1), device=dev), torch.randint(0, w-s+1, (n, 1), device=dev)
+        rows, cols = torch.arange(h, device=dev), torch.arange(w, device=dev)
+        inside = ((rows >= y0) & (rows < y0+s))[:, :, None] & ((cols >= x0) & (cols < x0+s))[:, None, :]
+        return TensorImage(t.masked_fill(inside[:, None], 0))
 
 # %% ../nbs/02_data.ipynb #370f6585
-FAST_AUGMENTS = ('none', 'light', 'standard', 'paper')
+FAST_AUGMENTS = ('none', 'light', 'standard', 'paper', 'cutout')
 
 def fast_augment(augment:str, size:int) -> dict:
-    "Padding and flip of the fast path's batch augmentation for the `augment` recipe at `size`."
+    "Padding, flip and cutout of the fast path's batch augmentation for the `augment` recipe at `size`."
     if augment not in FAST_AUGMENTS:
         raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; use fast=False for '{augment}'.")
-    return dict(pad=0 if augment == 'none' else max(1, size//8), flip=augment not in ('none', 'light'))
+    return dict(pad=0 if augment == 'none' else max(1, size//8), flip=augment not in ('none', 'light'),
+                cutout=size//4 if augment == 'cutout' else 0)
 
 # %% ../nbs/02_data.ipynb #d83367a2
 def set_size(dls, size:int):
@@ -506,12 +521,12 @@ class TensorImageDL(TfmdDL):
             yield TensorImage(images[rows[idx]]), TensorCategory(labels[idx])
 
 def tensor_dls(files, valid_idx, size:int=32, bs:int=128, label_func=parent_label, vocab=None, pad:int=4,
-               flip:bool=True, stats=cifar_stats, path='.', device=None, **kwargs) -> DataLoaders:
+               flip:bool=True, cutout:int=0, stats=cifar_stats, path='.', device=None, **kwargs) -> DataLoaders:
     "Fast DataLoaders of small images: `files` decoded once to a cached tensor, augmented per batch on `device`."
     cache = ImageCache.build(files, size)
     valid = set(valid_idx); train_idx = [i for i in range(len(files)) if i not in valid]
     dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, list(valid_idx)))
-    after_batch = [BatchPadCropFlip(pad, flip), FastNormalize.from_stats(*stats)]
+    after_batch = [BatchPadCropFlip(pad, flip), FastNormalize.from_stats(*stats)] + ([BatchCutout(cutout)] if cutout else [])
     return dsets.dataloaders(bs=bs, dl_type=TensorImageDL, after_batch=after_batch, path=path, device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #e0506e29
