@@ -31,7 +31,7 @@ from .core import ResnetFaError
 
 # %% auto #0
 __all__ = ['iter_predictions', 'ResnetInterpretation', 'interpret', 'gradcam_target_layer', 'gradcam_maps', 'gradcam',
-           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'markdown_table',
+           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'flip_tta_accuracy', 'markdown_table',
            'log_interpretation_to_tensorboard', 'TensorBoardReport', 'write_table', 'write_reports']
 
 # %% ../nbs/05_interpret.ipynb #31353794
@@ -430,6 +430,20 @@ def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', '
         r = torch.cat(ranks[p])
         rows.append(dict(protocol=p, **{f'top{o}': float((r < o).float().mean()) for o in listify(k)}, n=len(r), seconds=round(secs[p], 2)))
     return pd.DataFrame(rows).set_index('protocol')
+
+# %% ../nbs/05_interpret.ipynb #a8b0da92
+def flip_tta_accuracy(learn:Learner, dl=None, autocast:bool|None=None) -> float:
+    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and of its mirror image."
+    dl, act = _valid_dl(learn, dl), _activation(_plain_loss(learn))
+    autocast = ifnone(autocast, any(type(cb).__name__ == 'CPUMixedPrecision' for cb in learn.cbs))
+    correct = total = 0
+    with _eval_mode(learn.model) as model, torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=autocast):
+        for b in dl:
+            (x, *_), (y, *_) = _split_batch(dl, b)
+            x, y = _plain(x), _plain(y)
+            probs = act(_plain(model(x)).float()) + act(_plain(model(x.flip(-1))).float())
+            correct += (probs.argmax(1) == y).sum().item(); total += len(y)
+    return correct / total
 
 # %% ../nbs/05_interpret.ipynb #be9b493b
 def markdown_table(df:pd.DataFrame, floatfmt:str='.4f') -> str:
