@@ -148,6 +148,7 @@ class Recipe:
     mixup: float = 0.
     cutmix: float = 0.
     pretrained: bool = False
+    tta: bool = False                # also report flip test-time-augmented accuracy at the end (the speed records do)
     source: str = ''
     notes: str = ''
 
@@ -190,11 +191,17 @@ RECIPES = {r.name: r for r in [
            source="resnet_fa: the paper's architecture and augmentation with a one-cycle schedule "
                   "(Smith, Super-Convergence, arXiv:1708.07120)",
            notes="Aims at the paper's 91.25% for ResNet-20 in 30 epochs instead of 182."),
-    Recipe('resnet9-page', arch='resnet9', data='cifar10', epochs=24, bs=512, size=32, augment='standard',
+    Recipe('resnet9-page', arch='resnet9', data='cifar10', epochs=24, bs=512, size=32, augment='cutout',
            valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=5/24,
            source="David Page, How to train your ResNet (myrtle.ai, 2018): ResNet-9, 24 epochs, 94% on CIFAR-10",
            notes="Nesterov SGD, lr up linearly to 0.4 at epoch 5 then down to 0 at 24, wd 5e-4 (Page's 5e-4*batch "
-                 "with summed losses equals 5e-4 with mean losses). Page's 8x8 cutout is not applied yet."),
+                 "with summed losses equals 5e-4 with mean losses); pad-crop-flip and an 8x8 cutout."),
+    Recipe('cifar10-speed', arch='resnet9_half', data='cifar10', epochs=16, bs=512, size=32, augment='cutout',
+           valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25, label_smoothing=0.2,
+           tta=True, source="resnet_fa's CPU speed run: Page's ResNet-9 recipe at half width, with the label smoothing "
+                            "and flip test-time augmentation of his later runs and of airbench (Jordan, 2024)",
+           notes="A quarter of ResNet-9's compute, so 16 epochs fit in about half an hour on one CPU core with bf16 "
+                 "autocast and channels_last on the fast data path; see bench/speed_cifar10.py and BENCHMARKS.md."),
     Recipe('pets-scratch', arch='resnet34', data='pets', epochs=40, bs=64, size=224, augment='albumentations',
            opt='adamw', lr=3e-3, wd=0.05, schedule='one_cycle', label_smoothing=0.1, mixup=0.2,
            source="resnet_fa: Oxford-IIIT Pets from random initialisation (Parkhi et al. 2012); AdamW, label smoothing, "
