@@ -6,18 +6,10 @@ paper's hold-out: the last 500 training images of each class), and the recipe ne
 """
 import argparse, json, time
 from pathlib import Path
-from _common import cpu_model   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, EpochTimer   # bench/ is on sys.path when a script here runs
 import torch, fastai
-from fastai.callback.core import Callback
 import resnet_fa
 from resnet_fa.cli import train
-
-class EpochTimer(Callback):
-    "Wall time of each epoch (training and validation)."
-    order = 100
-    def before_fit(self): self.times, self.start = [], time.time()
-    def before_epoch(self): self.t0 = time.time()
-    def after_epoch(self): self.times.append(time.time() - self.t0)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
