@@ -11,16 +11,9 @@ import resnet_fa.cli
 from resnet_fa.cli import load_run
 from resnet_fa.core import ResnetFaError
 from resnet_fa.serve import load_classifier, open_image, serve_cmd, ServingSpec
+from test_cli import assert_user_error  # exit 2, one line on stderr, no traceback
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'NO_ALBUMENTATIONS_UPDATE': '1', 'MPLBACKEND': 'Agg'}
-
-def assert_user_error(res, *needles):
-    "Exit status 2, one clear line on stderr, no traceback."
-    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
-    assert 'Traceback' not in res.stderr
-    msg = [l for l in res.stderr.splitlines() if l.startswith('resnet_fa: error:')]
-    assert len(msg) == 1, res.stderr
-    for n in needles: assert n in msg[0], msg[0]
 
 @pytest.fixture(scope='module')
 def run_dir(cli, tmp_path_factory):
