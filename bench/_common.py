@@ -14,27 +14,25 @@ import json, time
 from fastai.callback.core import Callback
 
 class EpochTimer(Callback):
-    "Wall time of each epoch, and the time since `t0` (the start of the whole command) at the end of each epoch."
-    order = 100
-    def __init__(self, t0:float|None=None): self.t0 = t0
-    def before_fit(self):
-        self.times, self.elapsed = [], []
-        if self.t0 is None: self.t0 = time.time()
-    def before_epoch(self): self.start = time.time()
+    "Each training epoch's metrics, wall time, and time since `t0` (the start of the whole command)."
+    order = 100   # after the Recorder, so this epoch's values are in `recorder.values`
+    def __init__(self, t0:float|None=None): self.t0, self.rows = t0, []
+    # `Learner.validate` (run at the end by the CLI) fires before_fit/after_epoch too: only epochs that trained count
+    def before_epoch(self): self.start, self.trained = time.time(), False
+    def after_train(self): self.trained = True
     def after_epoch(self):
-        now = time.time()
-        self.times.append(now - self.start); self.elapsed.append(now - self.t0)
+        if not self.trained: return
+        now = time.time(); self.t0 = self.t0 or self.start
+        names = self.recorder.metric_names[1:-1]
+        self.rows.append(dict(epoch=len(self.rows), **dict(zip(names, map(float, self.recorder.values[-1]))),
+                              epoch_seconds=round(now - self.start, 1), elapsed_seconds=round(now - self.t0, 1)))
+    @property
+    def times(self): return [r['epoch_seconds'] for r in self.rows]
 
 def versions() -> dict:
     import fastai, torch, resnet_fa
     return dict(resnet_fa=resnet_fa.__version__, fastai=fastai.__version__, torch=torch.__version__,
                 python=platform.python_version(), threads=torch.get_num_threads(), cpu=cpu_model())
-
-def epoch_rows(learn, timer) -> list[dict]:
-    "One dict per epoch: the recorder's metrics, the epoch's wall time and the time since the command started."
-    names = learn.recorder.metric_names[1:-1]
-    return [dict(epoch=i, **dict(zip(names, map(float, v))), epoch_seconds=round(t, 1), elapsed_seconds=round(e, 1))
-            for i, (v, t, e) in enumerate(zip(learn.recorder.values, timer.times, timer.elapsed))]
 
 def time_to(rows, accuracy:float, key:str='accuracy'):
     "Seconds since the start of the command until the first epoch at or above `accuracy` (None if never)."

@@ -19,7 +19,7 @@ Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.p
 """
 import argparse, math, os, sys, time, warnings
 from pathlib import Path
-from _common import EpochTimer, epoch_rows, time_to, versions, write_result   # bench/ is on sys.path
+from _common import EpochTimer, time_to, versions, write_result   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -48,7 +48,7 @@ def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path) -> tuple[dict, ob
     finally: resnet_fa.cli.fit_recipe = fit
     tta = flip_tta_accuracy(learn) if r.tta else None
     wall = time.time() - t0
-    rows = epoch_rows(learn, timer)
+    rows = timer.rows
     return dict(name='resnet_fa', recipe=r.name, settings=vars(r), run_folder=str(run), wall_seconds=round(wall, 1),
                 train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds), per_epoch=rows,
                 final_accuracy=rows[-1]['accuracy'], flip_tta_accuracy=tta,
@@ -87,16 +87,18 @@ def run_fastai(task:dict, learn_ours, epochs:int|None, budget_seconds:float|None
     make = lambda: fastai_baseline_learner(train_files + valid_files, valid_files, task['size'], task['baseline_item_tfms'])
     probe = None
     if epochs is None:
-        t = time.time(); make().lr_find(show_plot=False); lr_find_seconds = time.time() - t   # probed, not counted
+        t = time.time(); probe_learn = make()
+        with probe_learn.no_bar(): probe_learn.lr_find(show_plot=False)
+        lr_find_seconds = time.time() - t   # probed, not counted
         epochs, epoch_estimate = probe_epochs(make, budget_seconds, lr_find_seconds)
         probe = dict(lr_find_seconds=round(lr_find_seconds, 1), estimated_epoch_seconds=round(epoch_estimate, 1))
     set_seed(seed)
     t0 = time.time(); timer = EpochTimer(t0)
     learn = make()
-    lr = float(learn.lr_find(show_plot=False).valley)
+    with learn.no_bar(): lr = float(learn.lr_find(show_plot=False).valley)
     with learn.no_bar(): learn.fit_one_cycle(epochs, lr, cbs=timer)
     wall = time.time() - t0
-    rows = epoch_rows(learn, timer)
+    rows = timer.rows
     return dict(name='fastai', code="vision_learner(dls, resnet18, pretrained=False, metrics=accuracy); lr_find; fit_one_cycle",
                 lr=lr, epochs=epochs, bs=learn.dls.bs, probe=probe, wall_seconds=round(wall, 1), per_epoch=rows,
                 final_accuracy=rows[-1]['accuracy'], images_per_second=round(len(train_files)*len(rows)/sum(timer.times), 1),
