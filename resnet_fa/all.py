@@ -6,5 +6,6 @@ from .data import *
 from .callbacks import *
 from .learner import *
 from .interpret import *
+from .distributed import *
 from .cli import train, load_run, export_learner, prepare_run_dir
 from .serve import *  # imports gradio only when an app is built, so this works without the serve extra (tests/test_serve.py)

@@ -19,6 +19,11 @@ from .data import get_dls
 from .callbacks import ResumeCheckpoint, resume_info, save_safetensors, load_safetensors, safetensors_metadata
 from .learner import Recipe, get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
 from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport
+from .distributed import (init_distributed, is_main_process, main_print, broadcast_from_main, main_process_first,
+                                   per_process_bs, distributed_config, check_same_processes, ddp_ctx, resume_callback, world_size,
+                                   main_process_alone)
+from fastai.torch_core import rank_distrib
+from fastai.distributed import teardown_distrib
 import resnet_fa
 
 # %% auto #0
@@ -64,37 +69,54 @@ def _save_plots(learn, run):
 def train(data='digits', recipe:str|None=None, arch:str|None=None, epochs:int|None=None, lr:float|None=None,
           bs:int|None=None, size:int|None=None, out=None, seed:int=42, resume:bool=False, precision:str='auto',
           lr_find:bool=False, keep_best:int=0, workers:int|None=None, tensorboard:bool=False,
-          mixup:float|None=None, cutmix:float|None=None, label_smoothing:float|None=None, quiet:bool=False):
+          mixup:float|None=None, cutmix:float|None=None, label_smoothing:float|None=None, quiet:bool=False,
+          sync_bn:bool=False):
     "Train `recipe` (overridden by the other arguments) on `data`; write and return `(learn, run_folder)`."
+    device = init_distributed()   # under torchrun or accelerate launch: join the other processes (nothing in one process)
     if resume: return _resume(out, workers=workers, quiet=quiet)
     r = get_recipe(recipe or default_recipe(data))
     r = r.replace(arch=arch, epochs=epochs, iterations=0 if epochs else None, lr=lr, bs=bs, size=size,
                   mixup=mixup, cutmix=cutmix, label_smoothing=label_smoothing)
-    run = prepare_run_dir(out, name=f"{Path(str(data)).name}-{r.arch}")
-    print(f"{r}\nRun folder: {run}")
+    spread = distributed_config(r.bs, sync_bn)   # a batch the processes cannot share stops here, before any folder is made
+    run = _agreed_run_dir(out, name=f"{Path(str(data)).name}-{r.arch}")
+    main_print(f"{r}\nRun folder: {run}")
     config = dict(data=str(data), recipe=asdict(r), seed=seed, precision=precision, keep_best=keep_best,
-                  tensorboard=tensorboard, versions=_versions(), device=str(best_device()), started=datetime.now().isoformat())
+                  tensorboard=tensorboard, versions=_versions(), device=str(device or best_device()),
+                  distributed=spread, started=datetime.now().isoformat())
     learn = _run_learner(run, config, r, workers=workers, quiet=quiet)
-    _write_json(run/'config.json', config)
-    if lr_find: find_lr(learn, fname=run/'lr_find.png')
+    if is_main_process():
+        _write_json(run/'config.json', config)
+        if lr_find: find_lr(learn, fname=run/'lr_find.png')   # a plot only: the other processes need not wait for it twice
     return _fit_run(learn, run, config, r)
+
+def _agreed_run_dir(out, name) -> Path:
+    "The run folder, made by the main process; the others take its name (their clocks may be a second apart) and write nothing."
+    run = prepare_run_dir(out, name=name) if is_main_process() else None
+    if run is not None and world_size() > 1: (run/'checkpoints').mkdir(exist_ok=True)  # before the others look for it
+    return broadcast_from_main(run)
 
 def _run_learner(run, config, r, workers=None, quiet=False, resume=False):
     "The learner a run's `config` describes, writing its checkpoints, metrics and resume state into `run`."
-    seed_everything(config['seed'])
-    dls = recipe_dls(r, source=config['data'], seed=config['seed'], num_workers=workers)
+    seed_everything(config['seed'] + rank_distrib())   # processes augment differently; the split is seeded with `seed` itself
+    with main_process_first():   # decoded-image caches are written by one process, then read by the others
+        dls = recipe_dls(r, source=config['data'], seed=config['seed'], num_workers=workers, bs=per_process_bs(r.bs))
     _check_batches(dls, r.bs)
+    main = is_main_process()   # only the main process writes metrics, checkpoints and TensorBoard logs
     learn = learner_from_recipe(dls, r, path=run, model_dir='checkpoints', precision=config['precision'],
-                                keep_best=config['keep_best'], csv_log=True, tensorboard=config['tensorboard'],
-                                cbs=[ResumeCheckpoint(resume=resume)])
-    if config['tensorboard']: learn.add_cb(TensorBoardReport())  # confusion matrix, PR curves, Grad-CAM at the end
+                                keep_best=config['keep_best'] if main else 0, csv_log=main,
+                                tensorboard=config['tensorboard'] and main, cbs=[resume_callback(resume)])
+    if config['tensorboard'] and main: learn.add_cb(TensorBoardReport())  # confusion matrix, PR curves, Grad-CAM at the end
     if quiet:
         learn.remove_cb(fastai.callback.progress.ProgressCallback)
         learn.logger = lambda *args: None   # fastai prints each epoch's values when there is no progress bar
     return learn
 
 def _fit_run(learn, run, config, r):
-    fit_recipe(learn, r)
+    with ddp_ctx(learn, sync_bn=config.get('distributed', {}).get('sync_bn', False)): fit_recipe(learn, r)
+    if not is_main_process(): return learn, run
+    with main_process_alone(): return _write_outputs(learn, run, r)
+
+def _write_outputs(learn, run, r):
     save_safetensors(learn, run/'model.safetensors', arch=r.arch)
     export_learner(learn, run/'export.pkl')
     _save_plots(learn, run)
@@ -105,7 +127,7 @@ def _fit_run(learn, run, config, r):
     print(f"validation accuracy: {metrics['accuracy']:.4f}")
     return learn, run
 
-_RUN_ONLY_CBS = ('CSVLogger', 'ResumeCheckpoint', 'TopKCheckpoints', 'NaNGuard', 'TensorBoardCallback', 'TensorBoardReport')
+_RUN_ONLY_CBS = ('CSVLogger', 'ResumeCheckpoint', 'MainProcessResume', 'TopKCheckpoints', 'NaNGuard', 'TensorBoardCallback', 'TensorBoardReport')
 
 def _run_only_cbs(learn): return [cb for cb in learn.cbs if type(cb).__name__ in _RUN_ONLY_CBS]
 
@@ -129,10 +151,11 @@ def _run_recipe(config) -> Recipe: return Recipe(**config['recipe'])  # the sett
 
 def _resume(out, workers=None, quiet=False):
     config, run = _run_config(out), Path(out)
+    check_same_processes(config.get('distributed', {}).get('processes', 1))
     info = resume_info(run/'checkpoints')
     if info is None: raise ResnetFaError(f"Nothing to resume in {run}: no epoch had completed. Start the run again.")
     r = _run_recipe(config)
-    print(f"Resuming {run} after epoch {info['epoch']+1} of {info['n_epoch']}.")
+    main_print(f"Resuming {run} after epoch {info['epoch']+1} of {info['n_epoch']}.")
     return _fit_run(_run_learner(run, config, r, workers=workers, quiet=quiet, resume=True), run, config, r)
 
 # %% ../nbs/06_cli.ipynb #69b18193
@@ -160,7 +183,7 @@ def train_cmd(
     arch:str=None, # Model name (see `resnet_fa models`; timm names work too); default: the recipe's
     epochs:int=None, # Number of epochs; default: the recipe's
     lr:float=None, # Peak learning rate; default: the recipe's
-    bs:int=None, # Batch size; default: the recipe's
+    bs:int=None, # Batch size (the global batch, shared among the processes of a torchrun launch); default: the recipe's
     size:int=None, # Image size in pixels; default: the recipe's or the dataset's
     out:str=None, # Run folder to write (default: runs/<data>-<arch>-<time>); with --resume, the run to continue
     seed:int=42, # Random seed for the split, augmentation and initial weights
@@ -174,11 +197,12 @@ def train_cmd(
     cutmix:float=None, # CutMix alpha (0 = off); default: the recipe's
     label_smoothing:float=None, # Label-smoothing epsilon; default: the recipe's
     quiet:store_true=False, # No progress bars, just the final lines
+    sync_bn:store_true=False, # Under torchrun/accelerate launch: BatchNorm statistics over the global batch (SyncBatchNorm)
 ):
     "Train a ResNet and write a run folder (weights, metrics.csv, plots, config.json)."
     train(data, recipe=recipe, arch=arch, epochs=epochs, lr=lr, bs=bs, size=size, out=out, seed=seed, resume=resume,
           precision=precision, lr_find=lr_find, keep_best=keep_best, workers=workers, tensorboard=tensorboard,
-          mixup=mixup, cutmix=cutmix, label_smoothing=label_smoothing, quiet=quiet)
+          mixup=mixup, cutmix=cutmix, label_smoothing=label_smoothing, quiet=quiet, sync_bn=sync_bn)
 
 @call_parse
 def lr_find_cmd(
@@ -278,9 +302,12 @@ def main(argv:list|None=None) -> int:
         args = vars(anno_parser(fn, prog=f'resnet_fa {cmd}', pos=['run']).parse_args(rest))
         fn(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})  # fastcore's debugging extras
     except ResnetFaError as e:
-        print(f"resnet_fa: error: {e}", file=sys.stderr); return 2
+        # under a launcher every process says what went wrong for it (the others are stopped by the launcher)
+        who = f"[process {rank_distrib()}/{world_size()}] " if world_size() > 1 else ''
+        print(f"resnet_fa: error: {who}{e}", file=sys.stderr); return 2
     except KeyboardInterrupt:
         print("resnet_fa: interrupted", file=sys.stderr); return 130
+    finally: teardown_distrib()
     return 0
 
 def console_main():
