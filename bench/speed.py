@@ -131,6 +131,8 @@ def main():
     ours['milestones'] = milestones(ours, task['milestones'])
     result = dict(task=a.task, data=str(a.data), seed=a.seed, command=' '.join(['python bench/speed.py', *sys.argv[1:]]),
                   versions=versions(), runs=[ours])
+    out = a.out or Path(__file__).parent/'results'/f'{name}.json'
+    write_result(out, result)   # resnet_fa's run is kept even if the baseline does not finish
     if not a.skip_baseline:
         same_epochs = a.epochs if a.task == 'imagewoof' else None
         base = run_fastai(task, learn, same_epochs or (len(ours['per_epoch']) if a.task == 'imagewoof' else None),
@@ -138,6 +140,6 @@ def main():
         base['milestones'] = milestones(base, task['milestones'])
         print(f"fastai: {base['final_accuracy']:.4f} in {base['wall_seconds']/60:.1f} min ({base['epochs']} epochs)")
         result['runs'].append(base)
-    write_result(a.out or Path(__file__).parent/'results'/f'{name}.json', result)
+        write_result(out, result)
 
 if __name__ == '__main__': main()

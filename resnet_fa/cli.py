@@ -18,7 +18,7 @@ from .models import list_models
 from .data import get_dls
 from .callbacks import ResumeCheckpoint, resume_info, save_safetensors, load_safetensors, safetensors_metadata
 from .learner import Recipe, get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
-from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport
+from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport, flip_tta_accuracy
 from .distributed import (init_distributed, is_main_process, main_print, broadcast_from_main, main_process_first,
                                    per_process_bs, distributed_config, check_same_processes, ddp_ctx, resume_callback, world_size,
                                    main_process_alone)
@@ -121,9 +121,10 @@ def _write_outputs(learn, run, r):
     export_learner(learn, run/'export.pkl')
     _save_plots(learn, run)
     write_reports(learn, run)
-    metrics = _final_metrics(learn)
+    metrics = _final_metrics(learn, r)
     _write_json(run/'results.json', dict(metrics=metrics, finished=datetime.now().isoformat()))
     print(f"Run folder: {run}")
+    if 'accuracy_flip_tta' in metrics: print(f"validation accuracy with flip TTA: {metrics['accuracy_flip_tta']:.4f}")
     print(f"validation accuracy: {metrics['accuracy']:.4f}")
     return learn, run
 
@@ -135,11 +136,13 @@ def export_learner(learn, path):
     "`learn.export(path)` without the callbacks that only make sense in the training run (they hold files and folders)."
     with learn.removed_cbs(_run_only_cbs(learn)): learn.export(path)
 
-def _final_metrics(learn) -> dict:
+def _final_metrics(learn, r:Recipe|None=None) -> dict:
     # `Learner.validate` fires `before_fit`: with the run's callbacks attached, fastai's CSVLogger would start
     # metrics.csv afresh and the checkpoint callbacks would treat it as a new run.
     with learn.removed_cbs(_run_only_cbs(learn)): values = learn.validate()
-    return {k: float(v) for k, v in zip(['valid_loss'] + [m.name for m in learn.metrics], values)}
+    metrics = {k: float(v) for k, v in zip(['valid_loss'] + [m.name for m in learn.metrics], values)}
+    if r is not None and r.tta: metrics['accuracy_flip_tta'] = flip_tta_accuracy(learn)  # the speed recipes' figure
+    return metrics
 
 def _run_config(run) -> dict:
     run = Path(run) if run else None
@@ -276,8 +279,10 @@ def recipes_cmd():
     for name in list_recipes(): print(f"{name:26} {get_recipe(name).source}")
 
 # %% ../nbs/06_cli.ipynb #56f80745
+from .serve import serve_cmd   # serve imports this module's `load_run` only when it runs: no cycle
+
 COMMANDS = {'train': train_cmd, 'lr-find': lr_find_cmd, 'eval': eval_cmd, 'interpret': interpret_cmd,
-            'models': models_cmd, 'recipes': recipes_cmd}
+            'serve': serve_cmd, 'models': models_cmd, 'recipes': recipes_cmd}
 
 def _usage() -> str:
     lines = ["usage: resnet_fa COMMAND [options]   (resnet_fa COMMAND --help for its options)", "", "commands:"]

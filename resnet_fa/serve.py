@@ -337,8 +337,7 @@ def write_space(run, dest) -> Path:
 # %% ../nbs/08_serve.ipynb #f116e49b
 def _run_as_script():
     "`python -m resnet_fa.serve ...`: `resnet_fa serve ...` through the CLI's dispatcher (one-line errors, exit 2)."
-    from resnet_fa import cli, serve  # the imported module, not this `__main__` copy
-    cli.COMMANDS.setdefault('serve', serve.serve_cmd)
+    from resnet_fa import cli  # its COMMANDS hold the imported module's serve_cmd, not this `__main__` copy's
     sys.exit(cli.main(['serve', *sys.argv[1:]]))
 
 if __name__ == '__main__': _run_as_script()

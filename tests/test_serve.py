@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 import resnet_fa.cli
 from resnet_fa.cli import load_run
 from resnet_fa.core import ResnetFaError
-from resnet_fa.serve import load_classifier, open_image, serve_cmd, ServingSpec
+from resnet_fa.serve import load_classifier, open_image, ServingSpec
 from test_cli import assert_user_error  # exit 2, one line on stderr, no traceback
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'NO_ALBUMENTATIONS_UPDATE': '1', 'MPLBACKEND': 'Agg'}
@@ -111,9 +111,8 @@ def test_without_gradio(run_dir):
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300, env=ENV)
     assert_user_error(res, 'pip install "resnet_fa[serve]"')
 
-def test_bad_model_paths(tmp_path, capsys, monkeypatch):
-    "Through the CLI's dispatcher, wired as `resnet_fa serve` will be: a path that is no model is one line, exit 2."
-    monkeypatch.setitem(resnet_fa.cli.COMMANDS, 'serve', serve_cmd)
+def test_bad_model_paths(tmp_path, capsys):
+    "Through the CLI's dispatcher, as `resnet_fa serve`: a path that is no model is one line, exit 2."
     assert resnet_fa.cli.main(['serve', str(tmp_path/'no_such_run')]) == 2
     assert f'resnet_fa: error: No run folder or export.pkl at {tmp_path/"no_such_run"}' in capsys.readouterr().err
     (tmp_path/'empty').mkdir()

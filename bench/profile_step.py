@@ -1,0 +1,70 @@
+"""Where a training step's time goes (data, forward, loss, backward, optimizer) for a named recipe on real data.
+
+    python bench/profile_step.py --recipe cifar10-speed --data ../shared/data/cifar10.tgz --threads 2
+
+Builds the recipe's DataLoaders and learner exactly as `resnet_fa train` does (same data path, precision
+callbacks, optimizer), trains `--batches` batches after a few warm-up ones, and times every phase with a
+callback, from fastai's own events. Writes bench/results/profile-<recipe>.json. Images per second of the
+whole step is the number to compare with the epoch times of bench/speed.py; the split says what to work on.
+"""
+import argparse, os, sys, time, warnings
+from pathlib import Path
+from _common import versions, write_result   # bench/ is on sys.path
+warnings.filterwarnings('ignore')
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+import torch
+from fastai.callback.core import Callback, CancelFitException
+from resnet_fa.learner import get_recipe, recipe_dls, learner_from_recipe
+
+# fastai's events in the order one training batch fires them; each phase ends at its event
+EVENTS = ('after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch')
+PHASES = ('data', 'forward', 'loss', 'backward', 'optimizer', 'callbacks')
+
+class PhaseTimer(Callback):
+    "Seconds of each phase of the training step, summed over `n` batches after `warmup` (data: from the last batch's end)."
+    order = 100   # last: its clock reads after the other callbacks of each event have run
+    def __init__(self, n:int=30, warmup:int=5):
+        self.n, self.warmup, self.i, self.last = n, warmup, 0, None
+        self.totals = dict.fromkeys(PHASES, 0.)
+    def _now(self):
+        if torch.cuda.is_available(): torch.cuda.synchronize()   # CUDA runs asynchronously: wait for the kernels
+        return time.perf_counter()
+    def before_batch(self):
+        if self.training: self.marks = [self.last, self._now()]
+    def _mark(self):
+        if self.training: self.marks.append(self._now())
+    after_pred = after_loss = after_backward = after_step = _mark
+    def after_batch(self):
+        if not self.training: return
+        self._mark(); self.last = self.marks[-1]
+        self.i += 1
+        if self.i > self.warmup and self.marks[0] is not None:
+            for phase, a, b in zip(PHASES, self.marks, self.marks[1:]): self.totals[phase] += b - a
+        if self.i == self.warmup + self.n: raise CancelFitException()
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--recipe', default='cifar10-speed')
+    p.add_argument('--data', required=True, help='the dataset folder or .tgz archive')
+    p.add_argument('--batches', type=int, default=30)
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--out', default=None)
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    r = get_recipe(a.recipe)
+    dls = recipe_dls(r, source=a.data, seed=42)
+    learn = learner_from_recipe(dls, r)
+    timer = PhaseTimer(a.batches)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, r.lr, cbs=timer)
+    step = sum(timer.totals.values())
+    images = a.batches * dls.bs
+    res = dict(recipe=a.recipe, data=str(a.data), bs=dls.bs, batches=a.batches, versions=versions(),
+               seconds=dict((k, round(v, 3)) for k, v in timer.totals.items()),
+               share=dict((k, round(v/step, 3)) for k, v in timer.totals.items()),
+               images_per_second=round(images/step, 1),
+               command=' '.join(['python bench/profile_step.py', *sys.argv[1:]]))
+    for k in PHASES: print(f"{k:10} {res['seconds'][k]:8.2f} s  {100*res['share'][k]:5.1f}%")
+    print(f"training step: {res['images_per_second']:.0f} images/s")
+    write_result(a.out or Path(__file__).parent/'results'/f'profile-{a.recipe}.json', res)
+
+if __name__ == '__main__': main()
