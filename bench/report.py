@@ -68,6 +68,12 @@ def other_sections() -> list[str]:
         lines += ['## Training-loop overhead', '', '`python bench/loop_overhead.py --threads 1`', '',
                   f"resnet_learner {d['fastai_images_per_s']:,.0f} images/s against a plain PyTorch loop's "
                   f"{d['plain_images_per_s']:,.0f}: ratio {d['ratio']:.3f}.", '']
+    for f in sorted(RESULTS.glob('profile-*.json')):
+        d = json.loads(f.read_text())
+        lines += [f"## Where a `{d['recipe']}` training step's time goes", '', f"`{d['command']}`", '',
+                  '| phase | seconds | share |', '|---|---|---|']
+        lines += [f"| {k} | {v:.2f} | {100*d['share'][k]:.1f}% |" for k, v in d['seconds'].items()]
+        lines += ['', f"{d['batches']} batches of {d['bs']}: {d['images_per_second']:,.0f} images/s for the training step alone.", '']
     for f in sorted(RESULTS.glob('cifar10-*.json')):
         d = json.loads(f.read_text())
         lines += [f"## Recipe `{d['recipe']}`", '', f"`{d.get('command', 'python bench/train_recipe.py --recipe ' + d['recipe'])}`", '',

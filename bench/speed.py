@@ -31,7 +31,7 @@ from resnet_fa.learner import RECIPES, get_recipe
 from resnet_fa.interpret import flip_tta_accuracy
 
 TASKS = {
-    'cifar10': dict(recipe='cifar10-speed', valid='holdout', milestones=(0.90, 0.92, 0.93, 0.94), size=32,
+    'cifar10': dict(recipe='cifar10-speed', valid='holdout', milestones=(0.70, 0.80, 0.85, 0.90, 0.92, 0.93, 0.94), size=32,
                     baseline_item_tfms=None),
     'imagewoof': dict(recipe='imagewoof-fastai', valid=0.1, milestones=(), size=128,
                       baseline_item_tfms=RandomResizedCrop(128, min_scale=0.35)),
