@@ -16,8 +16,7 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from resnet_fa.learner import get_recipe, recipe_dls, learner_from_recipe
 
-# fastai's events in the order one training batch fires them; each phase ends at its event
-EVENTS = ('after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch')
+# each phase ends at a fastai event of the training batch: after_pred, after_loss, after_backward, after_step, after_batch
 PHASES = ('data', 'forward', 'loss', 'backward', 'optimizer', 'callbacks')
 
 class PhaseTimer(Callback):
@@ -56,6 +55,8 @@ def main():
     learn = learner_from_recipe(dls, r)
     timer = PhaseTimer(a.batches)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, r.lr, cbs=timer)
+    if timer.i < timer.warmup + timer.n:
+        sys.exit(f"Only {timer.i} training batches in an epoch: --batches {a.batches} needs {timer.warmup + timer.n} (with the warm-up).")
     step = sum(timer.totals.values())
     images = a.batches * dls.bs
     res = dict(recipe=a.recipe, data=str(a.data), bs=dls.bs, batches=a.batches, versions=versions(),

@@ -17,7 +17,7 @@ validation split is not provided), the same number of epochs for both at 128 px,
 
 Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.py` turns them into BENCHMARKS.md.
 """
-import argparse, math, os, sys, time, warnings
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
 from _common import EpochTimer, time_to, versions, write_result   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
@@ -28,7 +28,6 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, FuncSplitte
 from torchvision.models import resnet18 as torchvision_resnet18
 import resnet_fa.cli
 from resnet_fa.learner import RECIPES, get_recipe
-from resnet_fa.interpret import flip_tta_accuracy
 
 TASKS = {
     'cifar10': dict(recipe='cifar10-speed', valid='holdout', milestones=(0.70, 0.80, 0.85, 0.90, 0.92, 0.93, 0.94), size=32,
@@ -46,7 +45,7 @@ def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path) -> tuple[dict, ob
     resnet_fa.cli.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
     try: learn, run = resnet_fa.cli.train(data, recipe=r.name, seed=seed, quiet=True, out=out)
     finally: resnet_fa.cli.fit_recipe = fit
-    tta = flip_tta_accuracy(learn) if r.tta else None
+    tta = json.loads((run/'results.json').read_text())['metrics'].get('accuracy_flip_tta')   # the CLI measured it
     wall = time.time() - t0
     rows = timer.rows
     return dict(name='resnet_fa', recipe=r.name, settings=vars(r), run_folder=str(run), wall_seconds=round(wall, 1),
