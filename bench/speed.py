@@ -17,7 +17,7 @@ validation split is not provided), the same number of epochs for both at 128 px,
 
 Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.py` turns them into BENCHMARKS.md.
 """
-import argparse, json, math, os, sys, time, warnings
+import argparse, ast, json, math, os, sys, time, warnings
 from pathlib import Path
 from _common import EpochTimer, time_to, versions, write_result   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
@@ -27,7 +27,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, FuncSplitte
                                vision_learner, accuracy, parent_label, CancelFitException, Callback)
 from torchvision.models import resnet18 as torchvision_resnet18
 import resnet_fa.cli
-from resnet_fa.learner import RECIPES, get_recipe
+from resnet_fa.learner import RECIPES, get_recipe, recipe_dls
 
 TASKS = {
     'cifar10': dict(recipe='cifar10-speed', valid='holdout', milestones=(0.70, 0.80, 0.85, 0.90, 0.92, 0.93, 0.94), size=32,
@@ -36,9 +36,9 @@ TASKS = {
                       baseline_item_tfms=RandomResizedCrop(128, min_scale=0.35)),
 }
 
-def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path) -> tuple[dict, object]:
-    "Train the task's recipe with `resnet_fa.cli.train`, timing each epoch from the start of the call."
-    r = get_recipe(task['recipe']).replace(valid=task['valid'], epochs=epochs)
+def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path, settings:dict|None=None) -> tuple[dict, object]:
+    "Train the task's recipe (with `settings` changed) with `resnet_fa.cli.train`, timing each epoch from the start of the call."
+    r = get_recipe(task['recipe']).replace(valid=task['valid'], epochs=epochs, **(settings or {}))
     RECIPES[r.name] = r   # the task's split; the recipe's other settings as they are in the library
     t0 = time.time(); timer = EpochTimer(t0)
     fit = resnet_fa.cli.fit_recipe
@@ -70,19 +70,21 @@ def fastai_baseline_learner(files, valid_files, size:int, item_tfms, bs:int=64):
     dls = dblock.dataloaders(files, bs=bs)
     return vision_learner(dls, torchvision_resnet18, pretrained=False, metrics=accuracy)
 
-def probe_epochs(make_learner, budget_seconds:float, lr_find_seconds:float, n_batches:int=23) -> tuple[int, float]:
-    "How many epochs of the baseline fit in `budget_seconds` after lr_find, from timing a few batches of a throwaway model."
-    learn = make_learner(); stop = _StopAfter(n_batches)
+def probe_epochs(make_learner, budget_seconds:float, lr_find_seconds:float, n_batches:int=80, warmup:int=10) -> tuple[int, float]:
+    "How many epochs of the baseline fit in `budget_seconds` after lr_find, from timing batches of a throwaway model."
+    # 20 batches after 3 of warm-up over-estimated a CIFAR epoch by 44% (279 s probed, 194 s trained): the first
+    # batches pay for worker start-up and allocator growth, so warm up longer and time more of them
+    learn = make_learner(); stop = _StopAfter(n_batches, warmup)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=stop)
     per_image = stop.seconds / ((n_batches - stop.warmup) * learn.dls.bs)
     n_train, n_valid = len(learn.dls.train_ds), len(learn.dls.valid_ds)
     epoch_seconds = per_image * (n_train + n_valid/3)   # validation: a forward pass, about a third of a training step
     return max(1, math.floor((budget_seconds - lr_find_seconds) / epoch_seconds)), epoch_seconds
 
-def run_fastai(task:dict, learn_ours, epochs:int|None, budget_seconds:float|None, seed:int) -> dict:
+def run_fastai(task:dict, dls_ours, epochs:int|None, budget_seconds:float|None, seed:int) -> dict:
     "The fastai baseline on resnet_fa's own training/validation split, for `epochs` or for a wall-time budget."
     from fastai.torch_core import set_seed
-    train_files, valid_files = list(learn_ours.dls.train_ds.items), list(learn_ours.dls.valid_ds.items)
+    train_files, valid_files = list(dls_ours.train_ds.items), list(dls_ours.valid_ds.items)
     make = lambda: fastai_baseline_learner(train_files + valid_files, valid_files, task['size'], task['baseline_item_tfms'])
     probe = None
     if epochs is None:
@@ -120,21 +122,34 @@ def main():
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--skip-baseline', action='store_true')
+    p.add_argument('--baseline-only', action='store_true',
+                   help="keep resnet_fa's run from the existing JSON file and train the baseline again")
+    p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
+                   help='change recipe settings for an ablation, e.g. --set zero_init_residual=True lr=8e-3')
     p.add_argument('--out', default=None, help='JSON file (default bench/results/speed-<task>[-<epochs>].json)')
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     task = TASKS[a.task]
-    name = f"speed-{a.task}" + (f"-{a.epochs}" if a.task == 'imagewoof' and a.epochs else '')
-    ours, learn = run_resnet_fa(task, a.data, a.epochs, a.seed, Path('runs')/name)
-    print(f"resnet_fa: {ours['final_accuracy']:.4f} (flip TTA {ours['flip_tta_accuracy']}) in {ours['wall_seconds']/60:.1f} min")
-    ours['milestones'] = milestones(ours, task['milestones'])
-    result = dict(task=a.task, data=str(a.data), seed=a.seed, command=' '.join(['python bench/speed.py', *sys.argv[1:]]),
-                  versions=versions(), runs=[ours])
+    settings = {k: ast.literal_eval(v) for k, v in (kv.split('=', 1) for kv in a.set)}
+    name = (f"speed-{a.task}" + (f"-{a.epochs}" if a.task == 'imagewoof' and a.epochs else '')
+            + ''.join(f"-{k}-{v}" for k, v in settings.items()))
     out = a.out or Path(__file__).parent/'results'/f'{name}.json'
-    write_result(out, result)   # resnet_fa's run is kept even if the baseline does not finish
+    command = ' '.join(['python bench/speed.py', *sys.argv[1:]])
+    if a.baseline_only:
+        result = json.loads(Path(out).read_text())
+        ours = next(r for r in result['runs'] if r['name'] == 'resnet_fa')
+        dls = recipe_dls(get_recipe(ours['recipe']).replace(**ours['settings']), source=a.data, seed=a.seed)   # the same split
+        result.update(runs=[ours], baseline_command=command, baseline_versions=versions())
+    else:
+        ours, learn = run_resnet_fa(task, a.data, a.epochs, a.seed, Path('runs')/name, settings); dls = learn.dls
+        print(f"resnet_fa: {ours['final_accuracy']:.4f} (flip TTA {ours['flip_tta_accuracy']}) in {ours['wall_seconds']/60:.1f} min")
+        ours['milestones'] = milestones(ours, task['milestones'])
+        result = dict(task=a.task, data=str(a.data), seed=a.seed, command=command, versions=versions(), runs=[ours],
+                      changed_settings=settings)
+        write_result(out, result)   # resnet_fa's run is kept even if the baseline does not finish
     if not a.skip_baseline:
         same_epochs = a.epochs if a.task == 'imagewoof' else None
-        base = run_fastai(task, learn, same_epochs or (len(ours['per_epoch']) if a.task == 'imagewoof' else None),
+        base = run_fastai(task, dls, same_epochs or (len(ours['per_epoch']) if a.task == 'imagewoof' else None),
                           None if a.task == 'imagewoof' else ours['wall_seconds'], a.seed)
         base['milestones'] = milestones(base, task['milestones'])
         print(f"fastai: {base['final_accuracy']:.4f} in {base['wall_seconds']/60:.1f} min ({base['epochs']} epochs)")
