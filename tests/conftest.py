@@ -5,6 +5,12 @@ import pytest
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
+def pytest_configure(config):
+    "Under pytest-xdist, each worker trains with one thread, so that two workers share the cores instead of fighting over them."
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import torch
+        torch.set_num_threads(1)
+
 @pytest.fixture(scope='session')
 def cli():
     "The installed `resnet_fa` console script (from the same environment as this Python)."

@@ -23,5 +23,7 @@ stage "notebooks and library in sync"
 nbdev-test --n-workers 1 --timing
 stage "notebook tests (nbdev-test)"
 
-python -m pytest -q "$@"
+# Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures, such as a trained run, in
+# one process): the files' CLI runs spend much of their time starting Python single-threaded.
+python -m pytest -q -n 2 --dist loadfile --durations 15 "$@"
 stage "pytest"
