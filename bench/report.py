@@ -64,6 +64,11 @@ def other_sections() -> list[str]:
                   '| setting | images/s (best) | speed-up |', '|---|---|---|']
         lines += [f"| {k} | {v['images_per_s_best']:,.0f} | {v['speedup_vs_fp32_best']:.2f}x |" for k, v in d['results'].items()]
         lines.append('')
+    if (d := load('bf16_gradients')):
+        lines += ['## bf16 gradients at initialisation', '', f"`{d['command']}`", '',
+                  '| model | zero-initialised residuals | cosine with the fp32 gradient | relative error |', '|---|---|---|---|']
+        lines += [f"| {r['model']} | {'yes' if r['zero_init_residual'] else 'no'} | {r['cosine']:.3f} | {r['relative_error']:.3f} |" for r in d['rows']]
+        lines.append('')
     if (d := load('loop_overhead')):
         lines += ['## Training-loop overhead', '', '`python bench/loop_overhead.py --threads 1`', '',
                   f"resnet_learner {d['fastai_images_per_s']:,.0f} images/s against a plain PyTorch loop's "
