@@ -53,6 +53,8 @@ else
   deps=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
   new_site=$("$work/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
   echo "$deps" >"$new_site/_test_dependencies.pth"   # a plain path line: the editable resnet_fa's own .pth is not run
+  # the venv's own old setuptools would shadow the one torch requires (and `pip check` would rightly say so)
+  "$work/venv/bin/pip" uninstall -q -y setuptools >/dev/null 2>&1 || true
   "$work/venv/bin/pip" install -q --no-deps "$wheel" >"$work/install.log" 2>&1 || { tail -30 "$work/install.log" >&2; fail "pip could not install the wheel"; }
 fi
 "$work/venv/bin/pip" check >"$work/check.log" 2>&1 || { cat "$work/check.log" >&2; fail "pip check found broken dependencies"; }
