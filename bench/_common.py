@@ -1,5 +1,5 @@
 "Helpers shared by the benchmark scripts."
-import platform
+import ast, platform
 from pathlib import Path
 
 def cpu_model() -> str:
@@ -42,3 +42,15 @@ def write_result(path, result:dict):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, default=str) + '\n')
     print(f"-> {path}")
+
+def add_set_arg(parser):
+    parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
+                        help='change recipe settings for an ablation, e.g. --set zero_init_residual=True lr=8e-3')
+
+def parse_settings(pairs) -> dict:
+    "`KEY=VALUE` strings as a dict, each value a Python literal (`True`, `8e-3`, `'paper'`)."
+    return {k: ast.literal_eval(v) for k, v in (kv.split('=', 1) for kv in pairs)}
+
+def settings_suffix(settings:dict) -> str:
+    "The part of a result file's name that says which settings an ablation changed."
+    return ''.join(f"-{k}-{v}" for k, v in settings.items())

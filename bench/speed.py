@@ -17,9 +17,9 @@ validation split is not provided), the same number of epochs for both at 128 px,
 
 Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.py` turns them into BENCHMARKS.md.
 """
-import argparse, ast, json, math, os, sys, time, warnings
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
-from _common import EpochTimer, time_to, versions, write_result   # bench/ is on sys.path
+from _common import EpochTimer, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -27,7 +27,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, FuncSplitte
                                vision_learner, accuracy, parent_label, CancelFitException, Callback)
 from torchvision.models import resnet18 as torchvision_resnet18
 import resnet_fa.cli
-from resnet_fa.learner import RECIPES, get_recipe, recipe_dls
+from resnet_fa.learner import RECIPES, Recipe, get_recipe, recipe_dls
 
 TASKS = {
     'cifar10': dict(recipe='cifar10-speed', valid='holdout', milestones=(0.70, 0.80, 0.85, 0.90, 0.92, 0.93, 0.94), size=32,
@@ -124,21 +124,20 @@ def main():
     p.add_argument('--skip-baseline', action='store_true')
     p.add_argument('--baseline-only', action='store_true',
                    help="keep resnet_fa's run from the existing JSON file and train the baseline again")
-    p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
-                   help='change recipe settings for an ablation, e.g. --set zero_init_residual=True lr=8e-3')
+    add_set_arg(p)
     p.add_argument('--out', default=None, help='JSON file (default bench/results/speed-<task>[-<epochs>].json)')
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     task = TASKS[a.task]
-    settings = {k: ast.literal_eval(v) for k, v in (kv.split('=', 1) for kv in a.set)}
+    settings = parse_settings(a.set)
     name = (f"speed-{a.task}" + (f"-{a.epochs}" if a.task == 'imagewoof' and a.epochs else '')
-            + ''.join(f"-{k}-{v}" for k, v in settings.items()))
+            + settings_suffix(settings))
     out = a.out or Path(__file__).parent/'results'/f'{name}.json'
     command = ' '.join(['python bench/speed.py', *sys.argv[1:]])
     if a.baseline_only:
         result = json.loads(Path(out).read_text())
         ours = next(r for r in result['runs'] if r['name'] == 'resnet_fa')
-        dls = recipe_dls(get_recipe(ours['recipe']).replace(**ours['settings']), source=a.data, seed=a.seed)   # the same split
+        dls = recipe_dls(Recipe(**ours['settings']), source=a.data, seed=a.seed)   # the settings and split the run used
         result.update(runs=[ours], baseline_command=command, baseline_versions=versions())
     else:
         ours, learn = run_resnet_fa(task, a.data, a.epochs, a.seed, Path('runs')/name, settings); dls = learn.dls

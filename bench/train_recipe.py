@@ -1,15 +1,16 @@
 """Train a named recipe end to end on a local copy of its data and record accuracy and wall time per epoch.
 
     python bench/train_recipe.py --recipe cifar10-onecycle --data ../shared/data/cifar10.tgz
-writes bench/results/<recipe>.json. The recipe's own validation split is used (for the CIFAR recipes the
+writes bench/results/<recipe>.json (an ablation, `--set KEY=VALUE ...`, or `--precision`, adds them to the name). The recipe's own validation split is used (for the CIFAR recipes the
 paper's hold-out: the last 500 training images of each class), and the recipe never sees it while training.
 """
-import argparse, json, time
+import argparse, json, sys, time
 from pathlib import Path
-from _common import cpu_model, EpochTimer   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, EpochTimer, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
 import torch, fastai
 import resnet_fa
 from resnet_fa.cli import train
+from resnet_fa.learner import get_recipe
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -18,8 +19,14 @@ def main():
     p.add_argument('--epochs', type=int, default=None)
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--seed', type=int, default=42)
-    p.add_argument('--out', default=None, help='JSON file (default bench/results/<recipe>.json)')
+    p.add_argument('--precision', default='auto', help="auto (bf16 on this CPU), fp32 or bf16")
+    add_set_arg(p)
+    p.add_argument('--out', default=None, help='JSON file (default bench/results/<recipe>[-<epochs>][-<key>-<value>][-<precision>].json)')
     a = p.parse_args()
+    settings = parse_settings(a.set)
+    recipe = get_recipe(a.recipe).replace(**settings)
+    name = (a.recipe + (f"-{a.epochs}" if a.epochs else '') + settings_suffix(settings)
+            + (f"-{a.precision}" if a.precision != 'auto' else ''))
     if a.threads: torch.set_num_threads(a.threads)
     from resnet_fa import learner
     timer = EpochTimer()
@@ -28,20 +35,22 @@ def main():
         learn.add_cb(timer); return orig(learn, recipe, **kw)
     resnet_fa.cli.fit_recipe = fit_with_timer   # time epochs without changing the training path
     t0 = time.time()
-    learn, run = train(a.data, recipe=a.recipe, epochs=a.epochs, seed=a.seed, quiet=True,
-                       out=Path('runs')/f'bench-{a.recipe}')
+    learn, run = train(a.data, recipe=recipe, epochs=a.epochs, seed=a.seed, quiet=True, precision=a.precision,
+                       out=Path('runs')/f'bench-{name}')
     wall = time.time() - t0
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
-    res = dict(recipe=a.recipe, data=str(a.data), seed=a.seed, wall_seconds=wall, epochs=len(rows),
+    res = dict(recipe=a.recipe, command=' '.join(['python bench/train_recipe.py', *sys.argv[1:]]),
+               changed_settings=settings, precision=a.precision, data=str(a.data), seed=a.seed, wall_seconds=wall, epochs=len(rows),
                epoch_seconds=timer.times, per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
                train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds),
                images_per_second=len(learn.dls.train_ds)*len(rows)/sum(timer.times),
+               final_metrics=json.loads((run/'results.json').read_text())['metrics'],   # with flip TTA where the task has it
                settings=json.loads((run/'config.json').read_text())['recipe'], threads=torch.get_num_threads(),
                versions=dict(resnet_fa=resnet_fa.__version__, fastai=fastai.__version__, torch=torch.__version__),
                cpu=cpu_model())
-    out = Path(a.out or Path(__file__).parent/'results'/f'{a.recipe}.json')
+    out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + '\n')
-    print(f"{a.recipe}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
+    print(f"{name}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
 
 if __name__ == '__main__': main()

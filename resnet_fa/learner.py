@@ -110,6 +110,7 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|st
     common = dict(loss_func=loss_func, opt_func=get_optimizer(opt), wd_bn_bias=False, cbs=cbs, **kwargs)
     if pretrained:
         if isinstance(arch, nn.Module): raise ResnetFaError("pretrained=True needs an architecture name or function, not a built model.")
+        if zero_init_residual: raise ResnetFaError("zero_init_residual is for random initialisation: pretrained weights already set every BN.")
         # fastai cuts the ImageNet head, adds a new one and freezes the body; `pretrained` may be a local weights file
         return vision_learner(dls, _arch_fn(arch) if isinstance(arch, str) else arch, n_out=n_out, pretrained=pretrained,
                               normalize=False, **common)
