@@ -55,6 +55,25 @@ def plot_speed(files) -> bool:
     fig.tight_layout(); fig.savefig(PLOT, dpi=90); plt.close(fig)
     return True
 
+def recipe_runs() -> list[dict]:
+    "The results of bench/train_recipe.py: every file of a CIFAR recipe run, oldest first."
+    runs = [json.loads(f.read_text()) | dict(file=f.stem) for f in RESULTS.glob('cifar10-*.json')]
+    return sorted(runs, key=lambda d: d['file'])
+
+def recipe_table(runs) -> list[str]:
+    lines = ['## Recipe runs', '', 'By `bench/train_recipe.py`: the CLI\'s training path on the recipe\'s own hold-out split.', '',
+             '| run | changed settings | precision | epochs | accuracy | flip TTA | wall time |', '|---|---|---|---|---|---|---|']
+    for d in runs:
+        changed = ', '.join(f'`{k}={v}`' for k, v in (d.get('changed_settings') or {}).items()) or '-'
+        tta = (d.get('final_metrics') or {}).get('accuracy_flip_tta', d.get('flip_tta_accuracy'))
+        lines.append(f"| {d['file']} | {changed} | {d.get('precision', 'auto')} | {d['epochs']} | {pct(d['final_accuracy'])} "
+                     f"| {pct(tta)} | {minutes(d.get('wall_seconds'))} |")
+    lines.append('')
+    for d in runs:
+        lines.append(f"- {d['file']}: `{d.get('command', 'python bench/train_recipe.py --recipe ' + d['recipe'])}`"
+                     + (f" {d['note']}" if d.get('note') else ''))
+    return lines + ['']
+
 def other_sections() -> list[str]:
     lines = []
     if (d := load('data_pipeline')):
@@ -79,11 +98,7 @@ def other_sections() -> list[str]:
                   '| phase | seconds | share |', '|---|---|---|']
         lines += [f"| {k} | {v:.2f} | {100*d['share'][k]:.1f}% |" for k, v in d['seconds'].items()]
         lines += ['', f"{d['batches']} batches of {d['bs']}: {d['images_per_second']:,.0f} images/s for the training step alone.", '']
-    for f in sorted(RESULTS.glob('cifar10-*.json')):
-        d = json.loads(f.read_text())
-        lines += [f"## Recipe `{d['recipe']}`", '', f"`{d.get('command', 'python bench/train_recipe.py --recipe ' + d['recipe'])}`", '',
-                  f"{d['epochs']} epochs, final validation accuracy {pct(d['final_accuracy'])}"
-                  + (f", wall time {minutes(d['wall_seconds'])}" if d.get('wall_seconds') else '') + '.', '']
+    if (runs := recipe_runs()): lines += recipe_table(runs)
     return lines
 
 def main():
