@@ -6,7 +6,7 @@ paper's hold-out: the last 500 training images of each class), and the recipe ne
 """
 import argparse, json, sys, time
 from pathlib import Path
-from _common import cpu_model, EpochTimer, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, EpochTimer, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
 import torch, fastai
 import resnet_fa
 from resnet_fa.cli import train
@@ -49,8 +49,7 @@ def main():
                versions=dict(resnet_fa=resnet_fa.__version__, fastai=fastai.__version__, torch=torch.__version__),
                cpu=cpu_model())
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + '\n')
+    write_result(out, res)
     print(f"{name}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
 
 if __name__ == '__main__': main()
