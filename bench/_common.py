@@ -1,5 +1,5 @@
 "Helpers shared by the benchmark scripts."
-import ast, platform
+import ast, platform, sys
 from pathlib import Path
 
 def cpu_model() -> str:
@@ -28,6 +28,21 @@ class EpochTimer(Callback):
                               epoch_seconds=round(now - self.start, 1), elapsed_seconds=round(now - self.t0, 1)))
     @property
     def times(self): return [r['epoch_seconds'] for r in self.rows]
+
+def train_timed(data, recipe, **kwargs):
+    "`resnet_fa.cli.train` with an `EpochTimer` in its fit: `(learn, run_folder, timer, wall_seconds)`."
+    import resnet_fa.cli
+    t0 = time.time(); timer = EpochTimer(t0)
+    fit = resnet_fa.cli.fit_recipe
+    # the timer goes in through the CLI's own fit call, so the benchmark trains exactly what `resnet_fa train` does
+    resnet_fa.cli.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
+    try: learn, run = resnet_fa.cli.train(data, recipe=recipe, quiet=True, **kwargs)
+    finally: resnet_fa.cli.fit_recipe = fit
+    return learn, run, timer, time.time() - t0
+
+def command_line() -> str:
+    "The command that is running, as a user would type it from the repository's root."
+    return ' '.join(['python', f'bench/{Path(sys.argv[0]).name}', *sys.argv[1:]])
 
 def versions() -> dict:
     import fastai, torch, resnet_fa

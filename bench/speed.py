@@ -17,16 +17,15 @@ validation split is not provided), the same number of epochs for both at 128 px,
 
 Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.py` turns them into BENCHMARKS.md.
 """
-import argparse, json, math, os, sys, time, warnings
+import argparse, json, math, os, time, warnings
 from pathlib import Path
-from _common import EpochTimer, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
+from _common import EpochTimer, train_timed, command_line, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, FuncSplitter, RandomResizedCrop, aug_transforms,
                                vision_learner, accuracy, parent_label, CancelFitException, Callback)
 from torchvision.models import resnet18 as torchvision_resnet18
-import resnet_fa.cli
 from resnet_fa.learner import RECIPES, Recipe, get_recipe, recipe_dls
 
 TASKS = {
@@ -40,13 +39,8 @@ def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path, settings:dict|Non
     "Train the task's recipe (with `settings` changed) with `resnet_fa.cli.train`, timing each epoch from the start of the call."
     r = get_recipe(task['recipe']).replace(valid=task['valid'], epochs=epochs, **(settings or {}))
     RECIPES[r.name] = r   # the task's split; the recipe's other settings as they are in the library
-    t0 = time.time(); timer = EpochTimer(t0)
-    fit = resnet_fa.cli.fit_recipe
-    resnet_fa.cli.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
-    try: learn, run = resnet_fa.cli.train(data, recipe=r.name, seed=seed, quiet=True, out=out)
-    finally: resnet_fa.cli.fit_recipe = fit
+    learn, run, timer, wall = train_timed(data, r.name, seed=seed, out=out)
     tta = json.loads((run/'results.json').read_text())['metrics'].get('accuracy_flip_tta')   # the CLI measured it
-    wall = time.time() - t0
     rows = timer.rows
     return dict(name='resnet_fa', recipe=r.name, settings=vars(r), run_folder=str(run), wall_seconds=round(wall, 1),
                 train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds), per_epoch=rows,
@@ -133,7 +127,7 @@ def main():
     name = (f"speed-{a.task}" + (f"-{a.epochs}" if a.task == 'imagewoof' and a.epochs else '')
             + settings_suffix(settings))
     out = a.out or Path(__file__).parent/'results'/f'{name}.json'
-    command = ' '.join(['python bench/speed.py', *sys.argv[1:]])
+    command = command_line()
     if a.baseline_only:
         result = json.loads(Path(out).read_text())
         ours = next(r for r in result['runs'] if r['name'] == 'resnet_fa')

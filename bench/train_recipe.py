@@ -4,12 +4,10 @@
 writes bench/results/<recipe>.json (an ablation, `--set KEY=VALUE ...`, or `--precision`, adds them to the name). The recipe's own validation split is used (for the CIFAR recipes the
 paper's hold-out: the last 500 training images of each class), and the recipe never sees it while training.
 """
-import argparse, json, sys, time
+import argparse, json
 from pathlib import Path
-from _common import cpu_model, EpochTimer, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
-import torch, fastai
-import resnet_fa
-from resnet_fa.cli import train
+from _common import train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
+import torch
 from resnet_fa.learner import get_recipe
 
 def main():
@@ -28,26 +26,16 @@ def main():
     name = (a.recipe + (f"-{a.epochs}" if a.epochs else '') + settings_suffix(settings)
             + (f"-{a.precision}" if a.precision != 'auto' else ''))
     if a.threads: torch.set_num_threads(a.threads)
-    from resnet_fa import learner
-    timer = EpochTimer()
-    orig = learner.fit_recipe
-    def fit_with_timer(learn, recipe, **kw):
-        learn.add_cb(timer); return orig(learn, recipe, **kw)
-    resnet_fa.cli.fit_recipe = fit_with_timer   # time epochs without changing the training path
-    t0 = time.time()
-    learn, run = train(a.data, recipe=recipe, epochs=a.epochs, seed=a.seed, quiet=True, precision=a.precision,
-                       out=Path('runs')/f'bench-{name}')
-    wall = time.time() - t0
+    learn, run, timer, wall = train_timed(a.data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
+                                          out=Path('runs')/f'bench-{name}')
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
-    res = dict(recipe=a.recipe, command=' '.join(['python bench/train_recipe.py', *sys.argv[1:]]),
+    res = dict(recipe=a.recipe, command=command_line(),
                changed_settings=settings, precision=a.precision, data=str(a.data), seed=a.seed, wall_seconds=wall, epochs=len(rows),
                epoch_seconds=timer.times, per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
                train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds),
                images_per_second=len(learn.dls.train_ds)*len(rows)/sum(timer.times),
                final_metrics=json.loads((run/'results.json').read_text())['metrics'],   # with flip TTA where the task has it
-               settings=json.loads((run/'config.json').read_text())['recipe'], threads=torch.get_num_threads(),
-               versions=dict(resnet_fa=resnet_fa.__version__, fastai=fastai.__version__, torch=torch.__version__),
-               cpu=cpu_model())
+               settings=json.loads((run/'config.json').read_text())['recipe'], versions=versions())
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     write_result(out, res)
     print(f"{name}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
