@@ -18,7 +18,7 @@ spin-wait and make every setting several times slower and the timings meaningles
 """
 import argparse, json, os, platform, statistics, time, warnings
 from pathlib import Path
-from _common import cpu_model   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, command_line   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import numpy as np, torch, fastai
@@ -99,13 +99,13 @@ def main():
     for s in settings:
         res[s]['speedup_vs_fp32_best'] = round(res[s]['images_per_s_best']/res['fp32']['images_per_s_best'], 2)
         res[s]['speedup_vs_fp32_median'] = round(res[s]['images_per_s_median']/res['fp32']['images_per_s_median'], 2)
-    out = dict(benchmark='ResNet-20 training throughput on the CPU, fastai Learner, real CIFAR-10 images',
+    out = dict(benchmark='ResNet-20 training throughput on the CPU, fastai Learner, real CIFAR-10 images', command=command_line(),
                model='resnet_fa.models.resnet20' if _has_models() else 'torchvision BasicBlock ResNet-20',
                auto_setting=[type(o).__name__ for o in precision_cbs('auto', 'cpu')], cpu=cpu_model(),
                cpu_has_fast_bf16=cpu_has_fast_bf16(), torch=torch.__version__, fastai=fastai.__version__,
                threads=torch.get_num_threads(), bs=a.bs, batches_per_epoch=a.batches, repeats=a.repeats,
                loadavg_before=load_before, loadavg_after=loadavg(),
-               note='Shared machine (2 cores, several other jobs): best-of-repeats is the least disturbed run.',
+               note='Best of the repeats: on a shared machine the least disturbed run; compare loadavg before and after.',
                results=res)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))

@@ -7,8 +7,9 @@ number of workers. Imagewoof at 128 px (random-resized crop + flip + normalise):
 
     python bench/data_pipeline.py --cifar-n 10000 --woof-n 2000 --workers 2
 """
-import argparse, json, statistics, os, platform, shutil, tempfile, time, warnings
+import argparse, json, statistics, os, shutil, tempfile, time, warnings
 from pathlib import Path
+from _common import cpu_model   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch, torchvision, fastai
@@ -17,11 +18,6 @@ from torchvision import datasets, transforms as T
 from fastai.vision.all import cifar_stats, imagenet_stats
 from resnet_fa.core import sample_data
 from resnet_fa.data import cifar_dls, imagenet_dls, subset_folder, ImageCache
-
-def cpu_model():
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    return platform.processor()
 
 def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
 

@@ -78,9 +78,11 @@ def other_sections() -> list[str]:
     lines = []
     if (d := load('data_pipeline')):
         lines += ['## Data pipeline', '', '`python bench/data_pipeline.py`', '', '```', json.dumps({k: d[k] for k in ('cifar10', 'imagewoof') if k in d}, indent=1), '```', '']
-    if (d := load('cpu_precision')):
-        lines += ['## CPU mixed precision (ResNet-20 training)', '', '`python bench/cpu_precision.py --threads 1`', '',
-                  '| setting | images/s (best) | speed-up |', '|---|---|---|']
+    for f in sorted(RESULTS.glob('cpu_precision*.json')):   # one file per CPU: the fast setting depends on the CPU
+        d = json.loads(f.read_text())
+        lines += [f"## CPU mixed precision (ResNet-20 training) on {d['cpu']}", '',
+                  f"`{d.get('command', 'python bench/cpu_precision.py --threads 1')}`; automatic setting here: "
+                  f"{' + '.join(d['auto_setting']) or 'fp32'}.", '', '| setting | images/s (best) | speed-up |', '|---|---|---|']
         lines += [f"| {k} | {v['images_per_s_best']:,.0f} | {v['speedup_vs_fp32_best']:.2f}x |" for k, v in d['results'].items()]
         lines.append('')
     if (d := load('bf16_gradients')):

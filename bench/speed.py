@@ -17,9 +17,9 @@ validation split is not provided), the same number of epochs for both at 128 px,
 
 Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.py` turns them into BENCHMARKS.md.
 """
-import argparse, json, math, os, time, warnings
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
-from _common import EpochTimer, train_timed, command_line, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
+from _common import cpu_model, EpochTimer, train_timed, command_line, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -117,7 +117,7 @@ def main():
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--skip-baseline', action='store_true')
     p.add_argument('--baseline-only', action='store_true',
-                   help="keep resnet_fa's run from the existing JSON file and train the baseline again")
+                   help="keep resnet_fa's run from the existing JSON file and train the baseline again (on the same CPU only)")
     add_set_arg(p)
     p.add_argument('--out', default=None, help='JSON file (default bench/results/speed-<task>[-<epochs>].json)')
     a = p.parse_args()
@@ -130,6 +130,9 @@ def main():
     command = command_line()
     if a.baseline_only:
         result = json.loads(Path(out).read_text())
+        if result['versions'].get('cpu') != cpu_model():   # a ratio across CPUs measures the CPUs, not the libraries
+            sys.exit(f"{out} was measured on '{result['versions'].get('cpu')}', this machine is '{cpu_model()}': "
+                     f"run both sides again here (without --baseline-only).")
         ours = next(r for r in result['runs'] if r['name'] == 'resnet_fa')
         dls = recipe_dls(Recipe(**ours['settings']), source=a.data, seed=a.seed)   # the settings and split the run used
         result.update(runs=[ours], baseline_command=command, baseline_versions=versions())
