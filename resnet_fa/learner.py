@@ -197,7 +197,7 @@ RECIPES = {r.name: r for r in [
            source="resnet_fa: the paper's architecture and augmentation with a one-cycle schedule "
                   "(Smith, Super-Convergence, arXiv:1708.07120)",
            notes="Aims at the paper's 91.25% for ResNet-20 in 30 epochs instead of 182; measured so far 87.7% (88.3% "
-                 "with flip TTA) on the 5k hold-out in about 33 min on 2 CPU cores, with bf16 no worse than fp32 "
+                 "with flip TTA) on the 5k hold-out in about 33 min on 2 cores of a CPU with AVX-512 BF16, with bf16 no worse than fp32 "
                  "(bench/results/cifar10-onecycle*.json)."),
     Recipe('resnet9-page', arch='resnet9', data='cifar10', epochs=24, bs=512, size=32, augment='cutout',
            valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=5/24,
@@ -208,7 +208,7 @@ RECIPES = {r.name: r for r in [
            valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25, label_smoothing=0.2,
            tta=True, source="resnet_fa's CPU speed run: Page's ResNet-9 recipe at half width, with the label smoothing "
                             "and flip test-time augmentation of his later runs and of airbench (Jordan, 2024)",
-           notes="A quarter of ResNet-9's compute: 16 epochs took 32 min on 2 CPU cores (bf16 autocast, channels_last, "
+           notes="A quarter of ResNet-9's compute: 16 epochs took 32 min on 2 cores of a CPU with AVX-512 BF16 (bf16 autocast, channels_last, "
                  "the fast data path) for 88.1%, 88.6% with flip TTA; see bench/speed.py and BENCHMARKS.md."),
     Recipe('pets-scratch', arch='resnet34', data='pets', epochs=40, bs=64, size=224, augment='albumentations',
            opt='adamw', lr=3e-3, wd=0.05, schedule='one_cycle', label_smoothing=0.1, mixup=0.2,
