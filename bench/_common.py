@@ -6,7 +6,7 @@ def cpu_model() -> str:
     """The CPU's model name, with its family/model numbers and vector extensions where /proc/cpuinfo has them.
 
     A virtual machine may call two CPU generations the same ('AMD EPYC'): Zen 3 has no bf16 instructions and Zen 4 has
-    AVX-512 BF16, a 2-4x difference in training speed, so wall times are comparable only when this whole string matches."""
+    AVX-512 BF16, 3-6x apart in ResNet-20 training (results/cpu_precision*.json): compare wall times only when this whole string matches."""
     info = Path('/proc/cpuinfo')
     if not info.exists(): return platform.processor()
     fields = {}
