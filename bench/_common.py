@@ -18,6 +18,10 @@ def cpu_model() -> str:
     return (f"{fields.get('model name', platform.processor())} (family {fields.get('cpu family', '?')}, "
             f"model {fields.get('model', '?')}; {' '.join(vector) or 'no AVX2'})")
 
+def loadavg():
+    "The 1, 5 and 15-minute load averages, to show whether other jobs shared the machine during a timing."
+    return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
+
 import json, time
 from fastai.callback.core import Callback
 

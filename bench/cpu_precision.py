@@ -18,7 +18,7 @@ spin-wait and make every setting several times slower and the timings meaningles
 """
 import argparse, json, os, platform, statistics, time, warnings
 from pathlib import Path
-from _common import cpu_model, command_line   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, command_line, loadavg   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import numpy as np, torch, fastai
@@ -76,7 +76,6 @@ def time_train_epoch(learn):
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Timer())
     return t['end'] - t['start']
 
-def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -9,7 +9,7 @@ number of workers. Imagewoof at 128 px (random-resized crop + flip + normalise):
 """
 import argparse, json, statistics, os, shutil, tempfile, time, warnings
 from pathlib import Path
-from _common import cpu_model   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, loadavg   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch, torchvision, fastai
@@ -19,7 +19,6 @@ from fastai.vision.all import cifar_stats, imagenet_stats
 from resnet_fa.core import sample_data
 from resnet_fa.data import cifar_dls, imagenet_dls, subset_folder, ImageCache
 
-def loadavg(): return Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else None
 
 def time_epoch(loader):
     "Images and seconds of one full pass over `loader` (worker start-up included, as in training)."
