@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, os, random, re, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
+from torch import nn
 from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastai.torch_core import to_float
@@ -19,11 +20,12 @@ from fastai.callback.channelslast import ChannelsLast
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from .core import ResnetFaError, device_kind
+from .models import PatchWhitening
 
 # %% auto #0
 __all__ = ['PlainErrors', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write', 'atomic_save',
            'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors', 'TopKCheckpoints',
-           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'NaNGuard']
+           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem', 'NormBiasLR', 'NaNGuard']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
@@ -318,6 +320,29 @@ def resume_info(path) -> dict|None:
     if not path.exists(): return None
     st = torch.load(path, map_location='cpu', weights_only=True)
     return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'], done=st['epoch']+1 >= st['n_epoch'])
+
+# %% ../nbs/03_callbacks.ipynb #72e5dc73
+class WhitenStem(Callback):
+    "Fit every `PatchWhitening` input layer that has not seen data yet on `n_batches` training batches, as a fit starts."
+    order = 5   # before ChannelsLast and mixed precision: the filters are computed in fp32 from plain batches
+    def __init__(self, n_batches:int=4): store_attr()
+    def before_fit(self):
+        stems = [m for m in self.model.modules() if isinstance(m, PatchWhitening) and not m.fitted]
+        if not stems: return
+        x = torch.cat([self.dls.train.one_batch()[0].as_subclass(torch.Tensor) for _ in range(self.n_batches)])
+        for stem in stems: stem.fit(x)
+
+# %% ../nbs/03_callbacks.ipynb #1602ae41
+class NormBiasLR(Callback):
+    "Train the BatchNorm biases at `mult` times the learning rate, by scaling their gradients before each step (exact for SGD)."
+    order = 15   # after fastai's MixedPrecision (10); scaling commutes with its unscaling anyway
+    def __init__(self, mult:float=64.): store_attr()
+    def before_fit(self):
+        self.biases = [m.bias for m in self.model.modules()
+                       if isinstance(m, nn.modules.batchnorm._NormBase) and m.bias is not None and m.bias.requires_grad]
+    def before_step(self):
+        for b in self.biases:
+            if b.grad is not None: b.grad.mul_(self.mult)
 
 # %% ../nbs/03_callbacks.ipynb #f3e27b76
 class NaNGuard(PlainErrors, Callback):

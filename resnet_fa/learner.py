@@ -25,9 +25,9 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.schedule import ParamScheduler, SchedCos, SchedLin, SchedNo, combine_scheds
 from fastai.vision.learner import vision_learner
 from .core import ResnetFaError
-from .models import create_model, splitter_for, list_models
+from .models import create_model, splitter_for, list_models, PatchWhitening
 from .data import get_dls
-from .callbacks import precision_cbs, TopKCheckpoints, NaNGuard
+from .callbacks import precision_cbs, TopKCheckpoints, NaNGuard, WhitenStem, NormBiasLR
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'RECIPES', 'nesterov_step', 'sgd', 'adamw', 'nesterov', 'get_optimizer', 'top5_accuracy',
@@ -94,7 +94,7 @@ def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
 def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|str=False,
                    opt:str='sgd', label_smoothing:float=0., mixup:float=0., cutmix:float=0.,
                    precision:str='auto', keep_best:int=0, monitor:str='accuracy', patience:int|None=None,
-                   nan_guard:bool=True, csv_log:bool=False, tensorboard:bool=False, zero_init_residual:bool=False,
+                   nan_guard:bool=True, csv_log:bool=False, tensorboard:bool=False, zero_init_residual:bool=False, norm_bias_lr:float=1.,
                    **kwargs) -> Learner:
     "A fastai `Learner` for a ResNet `arch` (name, function or module) on `dls`, with the options above."
     n_out = n_out or dls.c
@@ -102,6 +102,7 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|st
     cbs = listify(kwargs.pop('cbs', None)) + mix_cbs(mixup, cutmix)
     cbs += precision_cbs(precision, device=getattr(dls, 'device', None))
     if nan_guard: cbs.append(NaNGuard())
+    if norm_bias_lr != 1: cbs.append(NormBiasLR(norm_bias_lr))
     if keep_best: cbs.append(TopKCheckpoints(k=keep_best, monitor=monitor))
     if patience is not None: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=patience))
     if csv_log: cbs.append(CSVLogger('metrics.csv'))
@@ -115,6 +116,8 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|st
         return vision_learner(dls, _arch_fn(arch) if isinstance(arch, str) else arch, n_out=n_out, pretrained=pretrained,
                               normalize=False, **common)
     model = _build_model(arch, n_out, zero_init_residual)
+    # a whitened stem takes its filters from the training data when the first fit starts
+    if any(isinstance(m, PatchWhitening) for m in model.modules()): cbs.append(WhitenStem())
     return Learner(dls, model, splitter=splitter_for(model), **common)
 
 def _arch_fn(name:str):
@@ -155,6 +158,7 @@ class Recipe:
     pretrained: bool = False
     tta: bool = False                # also report flip test-time-augmented accuracy at the end (the speed records do)
     zero_init_residual: bool = False # start each residual branch's last BN at 0 (Goyal et al. 2017), as fastai's xresnet does
+    norm_bias_lr: float = 1.         # learning-rate multiplier of the BatchNorm biases (airbench's 64; for SGD)
     source: str = ''
     notes: str = ''
 
@@ -274,12 +278,12 @@ def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None
     learn.fit(epochs, lr, wd=r.wd, cbs=[sched, *listify(cbs)], start_epoch=start_epoch)
 
 # %% ../nbs/04_learner.ipynb #a67bedf8
-@delegates(resnet_learner, but=['arch', 'opt', 'label_smoothing', 'mixup', 'cutmix', 'pretrained', 'zero_init_residual'])
+@delegates(resnet_learner, but=['arch', 'opt', 'label_smoothing', 'mixup', 'cutmix', 'pretrained', 'zero_init_residual', 'norm_bias_lr'])
 def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
     "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`."
     r = get_recipe(recipe)
     return resnet_learner(dls, r.arch, pretrained=r.pretrained, opt=r.opt, label_smoothing=r.label_smoothing,
-                          mixup=r.mixup, cutmix=r.cutmix, zero_init_residual=r.zero_init_residual, **kwargs)
+                          mixup=r.mixup, cutmix=r.cutmix, zero_init_residual=r.zero_init_residual, norm_bias_lr=r.norm_bias_lr, **kwargs)
 
 def recipe_dls(recipe, source=None, **kwargs):
     "The `DataLoaders` `recipe` describes (its data, size, batch size, augmentation, split), from `source` if given."

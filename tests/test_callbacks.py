@@ -285,3 +285,67 @@ def test_nan_guard_huge_lr_and_lr_find(data, tmp_path):
     assert learn.nonfinite_message is None
     fit_quiet(learn, 'fit', 1, 1e-3)  # and a normal fit afterwards is fine
     assert learn.nonfinite_message is None and np.isfinite(learn.recorder.values[-1][0])
+
+# ---- whitened stem and BatchNorm-bias learning rate ------------------------------------------------
+
+def whitened_learner(data, tmp_path, **kwargs):
+    from fastai.vision.all import Normalize, cifar_stats
+    from resnet_fa.learner import resnet_learner
+    seed_everything(0)
+    dls = ImageDataLoaders.from_folder(data, valid='valid', bs=64, num_workers=0, shuffle=False,
+                                      batch_tfms=Normalize.from_stats(*cifar_stats))
+    return resnet_learner(dls, 'whitened_resnet8', precision='fp32', path=tmp_path, opt='nesterov', **kwargs)
+
+def test_whiten_stem_fits_from_training_batches_once(data, tmp_path):
+    from resnet_fa.models import PatchWhitening, whitening_filters
+    learn = whitened_learner(data, tmp_path)
+    assert any(isinstance(cb, WhitenStem) for cb in learn.cbs)   # resnet_learner adds it for a whitened model
+    stem = learn.model.stem[0]
+    assert isinstance(stem, PatchWhitening) and not stem.fitted
+    def no_peeking(*a, **k): raise AssertionError('the stem looked at validation images')
+    learn.dls.valid.one_batch = no_peeking
+    fit_quiet(learn, 'fit', 1, 0.05)
+    assert stem.fitted
+    # the loader is not shuffled, so the stem saw the first training batch: its filters are that batch's whitening
+    # (compared as W^T W, which does not depend on the sign each eigenvector happens to get)
+    x = learn.dls.train.one_batch()[0].as_subclass(torch.Tensor)
+    gram = lambda w: w.flatten(1).T @ w.flatten(1)
+    ours, ref = gram(stem.weight[:12]), gram(whitening_filters(x))
+    assert (ours - ref).norm() < 1e-2 * ref.norm()   # float32 eigh on a badly conditioned covariance: not bit-equal
+    with torch.no_grad(): out = F.conv2d(x, stem.weight[:12]).permute(1, 0, 2, 3).reshape(12, -1)
+    cov = torch.cov(out)
+    assert (cov - torch.diag(cov.diagonal())).abs().max() < 1e-3        # decorrelated...
+    # ...each with variance lambda/(lambda+eps) for the patch covariance's eigenvalue lambda: 1 but for the faintest directions
+    patches = F.unfold(x, 2).transpose(1, 2).reshape(-1, 12)
+    lam = torch.linalg.eigvalsh(torch.cov(patches.T))
+    assert torch.allclose(cov.diagonal().sort().values, (lam/(lam + 5e-4)).sort().values, atol=0.01)
+    assert (cov.diagonal() > 0.99).sum() >= 6
+    w = stem.weight.clone()
+    fit_quiet(learn, 'fit', 1, 0.05)
+    assert torch.equal(stem.weight, w)   # a second fit keeps the filters
+
+def test_whitened_stem_survives_safetensors(data, tmp_path):
+    from resnet_fa.models import whitened_resnet8
+    learn = whitened_learner(data, tmp_path)
+    fit_quiet(learn, 'fit', 1, 0.05)
+    save_safetensors(learn, tmp_path/'w.safetensors')
+    fresh = whitened_resnet8(n_out=10)
+    load_safetensors(fresh, tmp_path/'w.safetensors')
+    assert fresh.stem[0].fitted and torch.equal(fresh.stem[0].weight, learn.model.stem[0].weight.cpu())
+    x = learn.dls.valid.one_batch()[0].as_subclass(torch.Tensor)
+    with torch.no_grad(): assert torch.allclose(fresh.eval()(x), learn.model.eval()(x), atol=1e-5)
+
+def test_norm_bias_lr_is_a_higher_lr_for_bn_biases_only(data, tmp_path):
+    def first_step(mult):
+        learn = whitened_learner(data, tmp_path, norm_bias_lr=mult)
+        assert any(isinstance(cb, NormBiasLR) for cb in learn.cbs) == (mult != 1)
+        learn.model.stem[0].fit(learn.dls.one_batch()[0].as_subclass(torch.Tensor))   # fitted the same way for both runs
+        before = {n: p.detach().clone() for n, p in learn.model.named_parameters()}
+        class OneStep(Callback):
+            def after_step(self): raise CancelFitException
+        fit_quiet(learn, 'fit', 1, 0.01, wd=0., cbs=OneStep())
+        return {n: p.detach() - before[n] for n, p in learn.model.named_parameters()}
+    plain, scaled = first_step(1.), first_step(64.)
+    bn_biases = [n for n in plain if n.endswith('.bias') and n != 'stem.0.bias']
+    assert bn_biases and all(torch.allclose(scaled[n], 64*plain[n], rtol=1e-3, atol=1e-7) for n in bn_biases)
+    assert all(torch.allclose(scaled[n], plain[n], atol=1e-7) for n in plain if n not in bn_biases)

@@ -35,7 +35,7 @@ def test_registry_lists_every_family():
     assert set(list_models(family='cifar')) >= set(PAPER_CIFAR) | {'plain20', 'plain56'}
     assert list_models('resnet*', family='imagenet') == sorted([f'resnet{d}' for d in TV_DEPTHS] + [f'resnet{d}d' for d in TV_DEPTHS])
     assert list_models('preact_*') == sorted(f'preact_resnet{d}' for d in TV_DEPTHS)
-    assert list_models(family='resnet9') == ['resnet9', 'resnet9_half']
+    assert list_models(family='resnet9') == ['resnet9', 'resnet9_half', 'whitened_resnet8']
     for name in list_models(): assert model_family(name) in ('cifar', 'imagenet', 'resnet9')
 
 @pytest.mark.parametrize('name', list_models())
@@ -196,7 +196,7 @@ def test_pretrained_download_failure_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(ResnetFaError, match='no published weights'): create_model('preact_resnet50', pretrained=True)
 
 def test_splitters():
-    for name in ('resnet20', 'resnet50', 'preact_resnet18', 'resnet9', 'resnet18d'):
+    for name in ('resnet20', 'resnet50', 'preact_resnet18', 'resnet9', 'resnet18d', 'whitened_resnet8'):
         m = model(name)
         groups = splitter_for(m)(m)
         assert len(groups) == 3 and sum(map(len, groups)) == len(list(m.parameters())), name
