@@ -28,7 +28,9 @@ def speed_table(res:dict) -> list[str]:
     head = ['run', 'epochs', 'accuracy', 'flip TTA', 'wall time', 'images/s'] + [f'time to {float(t):.0%}' for t in targets]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|'*len(head)]
     for r in res['runs']:
-        label = f"resnet_fa `{r['recipe']}`" if r['name'] == 'resnet_fa' else 'fastai baseline (`vision_learner` resnet18)'
+        # the recipe's arch too: a recipe name can be given to a better set-up later (cifar10-speed was resnet9_half until 2026-12-02)
+        arch = (r.get('settings') or {}).get('arch')
+        label = (f"resnet_fa `{r['recipe']}`" + (f" ({arch})" if arch else '')) if r['name'] == 'resnet_fa' else 'fastai baseline (`vision_learner` resnet18)'
         cells = [label, str(len(r['per_epoch'])), pct(r['final_accuracy']), pct(r.get('flip_tta_accuracy')),
                  minutes(r['wall_seconds']), f"{r['images_per_second']:,.0f}"] + [minutes(r['milestones'].get(t)) for t in targets]
         lines.append('| ' + ' | '.join(cells) + ' |')
