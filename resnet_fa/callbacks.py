@@ -9,10 +9,9 @@ from __future__ import annotations
 import json, os, random, re, tempfile, warnings
 from pathlib import Path
 import numpy as np, torch
-from torch import nn
 from fastcore.basics import store_attr
 from fastcore.foundation import L
-from fastai.torch_core import to_float
+from fastai.torch_core import to_float, norm_types
 from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.fp16 import MixedPrecision
@@ -338,8 +337,9 @@ class NormBiasLR(Callback):
     order = 15   # after fastai's MixedPrecision (10); scaling commutes with its unscaling anyway
     def __init__(self, mult:float=64.): store_attr()
     def before_fit(self):
+        # fastai's `norm_types`: the same layers whose parameters `wd_bn_bias=False` keeps out of weight decay
         self.biases = [m.bias for m in self.model.modules()
-                       if isinstance(m, nn.modules.batchnorm._NormBase) and m.bias is not None and m.bias.requires_grad]
+                       if isinstance(m, norm_types) and m.bias is not None and m.bias.requires_grad]
     def before_step(self):
         for b in self.biases:
             if b.grad is not None: b.grad.mul_(self.mult)
