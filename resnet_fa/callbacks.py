@@ -24,7 +24,8 @@ from .models import PatchWhitening
 # %% auto #0
 __all__ = ['PlainErrors', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write', 'atomic_save',
            'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors', 'TopKCheckpoints',
-           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem', 'NormBiasLR', 'NaNGuard']
+           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem', 'NormBiasLR',
+           'LookaheadEMA', 'NaNGuard']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
@@ -343,6 +344,33 @@ class NormBiasLR(Callback):
     def before_step(self):
         for b in self.biases:
             if b.grad is not None: b.grad.mul_(self.mult)
+
+# %% ../nbs/03_callbacks.ipynb #fceee6a7
+class LookaheadEMA(Callback):
+    "Every `k` steps move a slow copy of the model (weights and BN statistics) toward it by `1-decay*pct_train**power`, and continue from the slow copy; end on it."
+    order = 60   # after the optimizer step, before `TopKCheckpoints` and the resume state save the model
+    def __init__(self, k:int=5, decay:float=0.95**5, power:float=3.): store_attr()
+
+    def before_fit(self):
+        self.active = not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds')
+        self.slow = {n: t.detach().clone() for n, t in self.model.state_dict().items() if t.is_floating_point()} if self.active else {}
+        self.n_steps = 0
+
+    @torch.no_grad()
+    def pull(self, decay:float):
+        "Move the slow copy toward the model by `1-decay`, then set the model to it."
+        state = self.model.state_dict()
+        for n, s in self.slow.items(): s.lerp_(state[n], 1-decay); state[n].copy_(s)
+
+    def after_step(self):
+        if not self.active: return
+        self.n_steps += 1
+        if self.n_steps % self.k == 0: self.pull(self.decay * self.pct_train**self.power)
+
+    def after_fit(self):
+        if self.active: self.pull(1.)   # the model ends as the slow copy
+        self.slow = {}
+
 
 # %% ../nbs/03_callbacks.ipynb #f3e27b76
 class NaNGuard(PlainErrors, Callback):

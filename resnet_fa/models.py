@@ -27,8 +27,9 @@ __all__ = ['conv3x3', 'conv1x1', 'Stage', 'PadShortcut', 'projection', 'BasicBlo
            'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202', 'plain20', 'plain32', 'plain44', 'plain56',
            'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet18d', 'resnet34d', 'resnet50d',
            'resnet101d', 'resnet152d', 'preact_resnet18', 'preact_resnet34', 'preact_resnet50', 'preact_resnet101',
-           'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8', 'list_models', 'model_family',
-           'default_size', 'create_model', 'receptive_growth', 'model_summary', 'measured_receptive_field']
+           'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8', 'airbench_resnet8', 'list_models',
+           'model_family', 'default_size', 'create_model', 'receptive_growth', 'model_summary',
+           'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
 def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
@@ -226,15 +227,17 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 # %% ../nbs/01_models.ipynb #1f02d923
-def conv_bn(ni:int, nf:int) -> nn.Sequential:
-    "3x3 conv, BN, ReLU: ResNet-9's unit."
-    return nn.Sequential(conv3x3(ni, nf), nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
+def _act(act_cls): return act_cls(inplace=True) if act_cls is nn.ReLU else act_cls()
+
+def conv_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
+    "3x3 conv, BN, activation (ReLU): ResNet-9's unit."
+    return nn.Sequential(conv3x3(ni, nf), nn.BatchNorm2d(nf), _act(act_cls))
 
 class Residual(nn.Module):
     "`x + conv_bn(conv_bn(x))`: ResNet-9's residual block (`n_convs` conv_bn units in the branch)."
-    def __init__(self, nf:int, n_convs:int=2):
+    def __init__(self, nf:int, n_convs:int=2, act_cls=nn.ReLU):
         super().__init__()
-        for i in range(n_convs): setattr(self, f'res{i+1}', conv_bn(nf, nf))   # res1, res2: Page's names
+        for i in range(n_convs): setattr(self, f'res{i+1}', conv_bn(nf, nf, act_cls))   # res1, res2: Page's names
     def forward(self, x):
         out = x
         for unit in self.children(): out = unit(out)
@@ -285,25 +288,28 @@ class PatchWhitening(nn.Module):
 
     def forward(self, x): return F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype))
 
-def conv_pool_bn(ni:int, nf:int) -> nn.Sequential:
-    "3x3 conv, max-pool 2, BN, ReLU: normalising after the pool costs a quarter of the pixels."
-    return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
+def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
+    "3x3 conv, max-pool 2, BN, activation (ReLU): normalising after the pool costs a quarter of the pixels."
+    return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), _act(act_cls))
 
 class WhitenedResNet(nn.Module):
     "A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch, global max-pool, linear."
     default_size = 32
     def __init__(self, n_out:int=10, n_in:int=3, widths:tuple=(64, 256, 256), k:int=2, scale:float|None=0.125,
-                 dirac:bool=True):
+                 dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1):
         super().__init__()
-        self.stem = nn.Sequential(PatchWhitening(n_in, k), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(PatchWhitening(n_in, k), _act(act_cls))
         ni = 2*n_in*k*k
         for i, nf in enumerate(widths):
-            setattr(self, f'layer{i+1}', Stage(conv_pool_bn(ni, nf), Residual(nf, n_convs=1)))
+            setattr(self, f'layer{i+1}', Stage(conv_pool_bn(ni, nf, act_cls), Residual(nf, n_convs=1, act_cls=act_cls)))
             ni = nf
         self.n_stages = len(widths)
         self.pool, self.fc, self.scale = nn.AdaptiveMaxPool2d(1), nn.Linear(ni, n_out, bias=False), scale
         init_resnet(self)
         if dirac: self.init_identity()
+        for bn in (m for m in self.modules() if isinstance(m, nn.BatchNorm2d)):
+            # frozen scales (bn_weight=False) stay at 1: airbench's large learning rates are tuned for that
+            bn.weight.requires_grad_(bn_weight); bn.momentum = bn_momentum
 
     @torch.no_grad()
     def init_identity(self):
@@ -510,8 +516,14 @@ _airbench = 'Page 2018 (patch whitening) and Keller Jordan 2024, 94% on CIFAR-10
 
 @register_model(family='resnet9', size=32, paper=_airbench)
 def whitened_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
-    "Whitened 2x2 stem and three residual stages of 64/256/256 (2.0M parameters): the CPU speed-record model."
+    "Whitened 2x2 stem and three residual stages of 64/256/256 (2.0M parameters), ReLU and trainable BN scales."
     return with_weights(WhitenedResNet(n_out, n_in, widths, scale=scale), _pretrained(pretrained, weights), 'whitened_resnet8')
+
+@register_model(family='resnet9', size=32, paper=_airbench)
+def airbench_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
+    "whitened_resnet8 with airbench's GELU, frozen BN scales and fast BN statistics (momentum 0.6): the CPU speed-record model."
+    model = WhitenedResNet(n_out, n_in, widths, scale=scale, act_cls=nn.GELU, bn_weight=False, bn_momentum=0.6)
+    return with_weights(model, _pretrained(pretrained, weights), 'airbench_resnet8')
 
 # %% ../nbs/01_models.ipynb #cced9d24
 def _timm_name(name:str) -> bool:

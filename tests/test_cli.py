@@ -185,4 +185,4 @@ def test_speed_recipe_reports_flip_tta(cli, cifar_subset, tmp_path):
     metrics = json.loads((tmp_path/'run'/'results.json').read_text())['metrics']
     assert 0 <= metrics['accuracy_flip_tta'] <= 1 and 0 <= metrics['accuracy'] <= 1
     assert f"validation accuracy with flip TTA: {metrics['accuracy_flip_tta']:.4f}" in res.stdout
-    assert json.loads((tmp_path/'run'/'config.json').read_text())['recipe']['arch'] == 'whitened_resnet8'
+    assert json.loads((tmp_path/'run'/'config.json').read_text())['recipe']['arch'] == 'airbench_resnet8'
