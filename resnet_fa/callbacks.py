@@ -22,10 +22,10 @@ from .core import ResnetFaError, device_kind
 from .models import PatchWhitening
 
 # %% auto #0
-__all__ = ['PlainErrors', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write', 'atomic_save',
-           'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors', 'TopKCheckpoints',
-           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem', 'NormBiasLR',
-           'LookaheadEMA', 'NaNGuard']
+__all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write',
+           'atomic_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
+           'TopKCheckpoints', 'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem',
+           'NormBiasLR', 'LookaheadEMA', 'NaNGuard']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
@@ -35,6 +35,10 @@ class PlainErrors:
         except ResnetFaError as e:
             e.args = (str(e.args[0]).split(':\n\t', 1)[-1],)
             raise
+
+def is_training_fit(learn) -> bool:
+    "True for a fit that trains: not fastai's `lr_find` and not `get_preds`, which run the same events with their own callbacks."
+    return not hasattr(learn, 'lr_finder') and not hasattr(learn, 'gather_preds')
 
 # %% ../nbs/03_callbacks.ipynb #23b6a83c
 class CPUMixedPrecision(PlainErrors, Callback):
@@ -256,7 +260,7 @@ class ResumeCheckpoint(PlainErrors, Callback):
     def path(self): return Path(self.learn.path)/self.learn.model_dir/f'{self.fname}.pth'
 
     def before_fit(self):
-        self.run = not hasattr(self, 'lr_finder') and not hasattr(self, 'gather_preds')
+        self.run = is_training_fit(self.learn)
         self.start,self.state,self.learn.resume_epoch,self.learn.skipping_epoch = 0,None,0,False
         if not self.run: return
         self.path.parent.mkdir(parents=True, exist_ok=True); remove_partial_writes(self.path.parent)
@@ -352,9 +356,8 @@ class LookaheadEMA(Callback):
     def __init__(self, k:int=5, decay:float=0.95**5, power:float=3.): store_attr()
 
     def before_fit(self):
-        self.active = not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds')
+        self.active = is_training_fit(self.learn)
         self.slow = {n: t.detach().clone() for n, t in self.model.state_dict().items() if t.is_floating_point()} if self.active else {}
-        self.n_steps = 0
 
     @torch.no_grad()
     def pull(self, decay:float):
@@ -364,8 +367,8 @@ class LookaheadEMA(Callback):
 
     def after_step(self):
         if not self.active: return
-        self.n_steps += 1
-        if self.n_steps % self.k == 0: self.pull(self.decay * self.pct_train**self.power)
+        # fastai counts steps in `train_iter` (one more after `after_step`), across epochs and resumed runs alike
+        if (self.train_iter + 1) % self.k == 0: self.pull(self.decay * self.pct_train**self.power)
 
     def after_fit(self):
         if self.active: self.pull(1.)   # the model ends as the slow copy
@@ -380,7 +383,7 @@ class NaNGuard(PlainErrors, Callback):
 
     def before_fit(self):
         self.message,self.learn.nonfinite_message = None,None
-        self.active = not hasattr(self, 'lr_finder') and not hasattr(self, 'gather_preds')
+        self.active = is_training_fit(self.learn)
 
     def after_loss(self):
         if not self.active or self.loss is None or bool(torch.isfinite(self.loss).all()): return
