@@ -74,9 +74,14 @@ def add_set_arg(parser):
     parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
                         help='change recipe settings for an ablation, e.g. --set zero_init_residual=True lr=8e-3')
 
+def _literal(v:str):
+    "A Python literal (`True`, `8e-3`, `'paper'`), or the text itself for a bare word such as `standard`."
+    try: return ast.literal_eval(v)
+    except (ValueError, SyntaxError): return v
+
 def parse_settings(pairs) -> dict:
-    "`KEY=VALUE` strings as a dict, each value a Python literal (`True`, `8e-3`, `'paper'`)."
-    return {k: ast.literal_eval(v) for k, v in (kv.split('=', 1) for kv in pairs)}
+    "`KEY=VALUE` strings as a dict, each value a Python literal or a bare word."
+    return {k: _literal(v) for k, v in (kv.split('=', 1) for kv in pairs)}
 
 def settings_suffix(settings:dict) -> str:
     "The part of a result file's name that says which settings an ablation changed."
