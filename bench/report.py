@@ -25,13 +25,13 @@ def speed_files(): return sorted(RESULTS.glob('speed-*.json'))
 
 def speed_table(res:dict) -> list[str]:
     targets = sorted({k for r in res['runs'] for k in r.get('milestones', {})})
-    head = ['run', 'epochs', 'accuracy', 'flip TTA', 'wall time', 'images/s'] + [f'time to {float(t):.0%}' for t in targets]
+    head = ['run', 'epochs', 'accuracy', 'flip TTA', 'flip + shift TTA', 'wall time', 'images/s'] + [f'time to {float(t):.0%}' for t in targets]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|'*len(head)]
     for r in res['runs']:
         # the recipe's arch too: a recipe name can be given to a better set-up later (cifar10-speed was resnet9_half until 2026-12-02)
         arch = (r.get('settings') or {}).get('arch')
         label = (f"resnet_fa `{r['recipe']}`" + (f" ({arch})" if arch else '')) if r['name'] == 'resnet_fa' else 'fastai baseline (`vision_learner` resnet18)'
-        cells = [label, str(len(r['per_epoch'])), pct(r['final_accuracy']), pct(r.get('flip_tta_accuracy')),
+        cells = [label, str(len(r['per_epoch'])), pct(r['final_accuracy']), pct(r.get('flip_tta_accuracy')), pct(r.get('shift_tta_accuracy')),
                  minutes(r['wall_seconds']), f"{r['images_per_second']:,.0f}"] + [minutes(r['milestones'].get(t)) for t in targets]
         lines.append('| ' + ' | '.join(cells) + ' |')
     ours, base = (next((r for r in res['runs'] if r['name'] == n), None) for n in ('resnet_fa', 'fastai'))
@@ -52,6 +52,8 @@ def plot_speed(files) -> bool:
             ax.plot(t[1:], acc[1:], marker='o', ms=3, label='resnet_fa' if r['name'] == 'resnet_fa' else 'fastai baseline')
             if r.get('flip_tta_accuracy'):
                 ax.plot([r['wall_seconds']/60], [100*r['flip_tta_accuracy']], marker='*', ms=10, ls='', label='resnet_fa + flip TTA')
+            if r.get('shift_tta_accuracy'):
+                ax.plot([r['wall_seconds']/60], [100*r['shift_tta_accuracy']], marker='P', ms=8, ls='', label='resnet_fa + flip and shift TTA')
         ax.set(title=f.stem, xlabel='minutes since the command started', ylabel='validation accuracy (%)')
         ax.grid(alpha=.3); ax.legend(loc='lower right')
     fig.tight_layout(); fig.savefig(PLOT, dpi=90); plt.close(fig)
@@ -128,6 +130,7 @@ def main():
         if res.get('baseline_command'): lines += [f"The baseline was trained again later: `{res['baseline_command']}`", '']
         lines += speed_table(res) + ['']
         if res.get('note'): lines += [res['note'], '']
+        lines += [f"Flip + shift TTA of `{r['recipe']}` {r['shift_tta_note']}.\n" for r in res['runs'] if r.get('shift_tta_note')]
     lines += other_sections()
     OUT.write_text('\n'.join(lines).rstrip() + '\n')
     print(f"-> {OUT}" + (f", {PLOT}" if files else ''))

@@ -125,6 +125,7 @@ def _write_outputs(learn, run, r):
     _write_json(run/'results.json', dict(metrics=metrics, finished=datetime.now().isoformat()))
     print(f"Run folder: {run}")
     if 'accuracy_flip_tta' in metrics: print(f"validation accuracy with flip TTA: {metrics['accuracy_flip_tta']:.4f}")
+    if 'accuracy_shift_tta' in metrics: print(f"validation accuracy with flip and shift TTA: {metrics['accuracy_shift_tta']:.4f}")
     print(f"validation accuracy: {metrics['accuracy']:.4f}")
     return learn, run
 
@@ -141,7 +142,8 @@ def _final_metrics(learn, r:Recipe|None=None) -> dict:
     # metrics.csv afresh and the checkpoint callbacks would treat it as a new run.
     with learn.removed_cbs(_run_only_cbs(learn)): values = learn.validate()
     metrics = {k: float(v) for k, v in zip(['valid_loss'] + [m.name for m in learn.metrics], values)}
-    if r is not None and r.tta: metrics['accuracy_flip_tta'] = flip_tta_accuracy(learn)  # the speed recipes' figure
+    if r is not None and r.tta: metrics['accuracy_flip_tta'] = flip_tta_accuracy(learn)  # the speed recipes' figures
+    if r is not None and r.tta_shift: metrics['accuracy_shift_tta'] = flip_tta_accuracy(learn, shift=r.tta_shift)
     return metrics
 
 def _run_config(run) -> dict:

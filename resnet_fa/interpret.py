@@ -31,8 +31,8 @@ from .core import ResnetFaError
 
 # %% auto #0
 __all__ = ['iter_predictions', 'ResnetInterpretation', 'interpret', 'gradcam_target_layer', 'gradcam_maps', 'gradcam',
-           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'flip_tta_accuracy', 'markdown_table',
-           'log_interpretation_to_tensorboard', 'TensorBoardReport', 'write_table', 'write_reports']
+           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'shifted', 'tta_views', 'flip_tta_accuracy',
+           'markdown_table', 'log_interpretation_to_tensorboard', 'TensorBoardReport', 'write_table', 'write_reports']
 
 # %% ../nbs/05_interpret.ipynb #31353794
 def _plain_loss(learn):
@@ -432,8 +432,20 @@ def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', '
     return pd.DataFrame(rows).set_index('protocol')
 
 # %% ../nbs/05_interpret.ipynb #a8b0da92
-def flip_tta_accuracy(learn:Learner, dl=None, autocast:bool|None=None) -> float:
-    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and of its mirror image."
+def shifted(x:torch.Tensor, shift:int) -> torch.Tensor:
+    "Batch `x` moved by `shift` px down and right (up and left if negative), the uncovered edge reflected."
+    s = abs(shift)
+    x = F.pad(x, (s, s, s, s), mode='reflect')
+    return x[..., :-2*s, :-2*s] if shift > 0 else x[..., 2*s:, 2*s:]
+
+def tta_views(x:torch.Tensor, shift:int=0) -> list[tuple[torch.Tensor, float]]:
+    "The `(view, weight)` pairs flip TTA averages: `x` and its mirror image, and with `shift` both moved each way."
+    views = [x, x.flip(-1)]
+    if not shift: return [(v, 1/2) for v in views]
+    return [(v, 1/4) for v in views] + [(shifted(v, d), 1/8) for v in views for d in (shift, -shift)]
+
+def flip_tta_accuracy(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> float:
+    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and its mirror image (and, with `shift`, of both moved by `shift` px)."
     dl, act = _valid_dl(learn, dl), _activation(_plain_loss(learn))
     autocast = ifnone(autocast, any(type(cb).__name__ == 'CPUMixedPrecision' for cb in learn.cbs))
     correct = total = 0
@@ -441,7 +453,7 @@ def flip_tta_accuracy(learn:Learner, dl=None, autocast:bool|None=None) -> float:
         for b in dl:
             (x, *_), (y, *_) = _split_batch(dl, b)
             x, y = _plain(x), _plain(y)
-            probs = act(_plain(model(x)).float()) + act(_plain(model(x.flip(-1))).float())
+            probs = sum(w * act(_plain(model(v)).float()) for v, w in tta_views(x, shift))
             correct += (probs.argmax(1) == y).sum().item(); total += len(y)
     return correct / total
 

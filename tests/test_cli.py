@@ -177,12 +177,14 @@ def test_tensorboard_and_lr_find_in_a_training_run(cli, tmp_path):
     assert any('confusion_matrix' in t for t in tags), tags
     assert any('pr_curve' in t for t in tags), tags
 
-def test_speed_recipe_reports_flip_tta(cli, cifar_subset, tmp_path):
-    "A recipe with `tta=True` (cifar10-speed) adds the flip-TTA accuracy to results.json and the output, beside the plain one."
+def test_speed_recipe_reports_tta(cli, cifar_subset, tmp_path):
+    "cifar10-speed (`tta=True`, `tta_shift=1`) adds the flip and flip-and-shift TTA accuracies to results.json and the output."
     data = cifar_subset(60, 0, classes=['cat', 'ship', 'truck'])   # the recipe's hold-out: the last 10% of each class
     res = run(cli, 'train', '--data', data, '--recipe', 'cifar10-speed', '--epochs', '1', '--bs', '32', '--quiet', '--out', tmp_path/'run')
     assert res.returncode == 0, res.stderr[-3000:]
     metrics = json.loads((tmp_path/'run'/'results.json').read_text())['metrics']
     assert 0 <= metrics['accuracy_flip_tta'] <= 1 and 0 <= metrics['accuracy'] <= 1
     assert f"validation accuracy with flip TTA: {metrics['accuracy_flip_tta']:.4f}" in res.stdout
+    assert 0 <= metrics['accuracy_shift_tta'] <= 1
+    assert f"validation accuracy with flip and shift TTA: {metrics['accuracy_shift_tta']:.4f}" in res.stdout
     assert json.loads((tmp_path/'run'/'config.json').read_text())['recipe']['arch'] == 'airbench_resnet8'

@@ -1,0 +1,50 @@
+"""Test-time augmentation of a finished run: plain, flip and flip + shift accuracy of its saved weights on its own validation split.
+
+    python bench/tta.py runs/speed-cifar10 --shift 1 --threads 2
+    python bench/tta.py runs/speed-cifar10 --shift 1 --threads 2 --update bench/results/speed-cifar10-airbench_resnet8.json
+
+The run folder's config rebuilds the data (same source, split and seed) and the model; the weights are its
+model.safetensors. The forward passes use bf16 autocast when the run trained with it, as the CLI's figures do.
+`--update` writes the flip + shift figure into the resnet_fa run of a bench/speed.py result, with a note that
+says it was measured afterwards by this command, so runs that predate `tta_shift` get the same columns.
+"""
+import argparse, json, os, sys, warnings
+from pathlib import Path
+from _common import command_line, write_result   # bench/ is on sys.path
+warnings.filterwarnings('ignore')
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+import torch
+from resnet_fa.cli import load_run
+from resnet_fa.callbacks import cpu_has_fast_bf16
+from resnet_fa.interpret import flip_tta_accuracy
+
+def run_tta(run:Path, shift:int) -> dict:
+    "Plain, flip and flip + `shift` accuracy of the weights in `run`, under the run's precision."
+    config = json.loads((run/'config.json').read_text())
+    bf16 = config.get('precision') in ('auto', 'bf16') and config.get('device', 'cpu') == 'cpu' and cpu_has_fast_bf16()
+    learn = load_run(run, workers=0)
+    with learn.no_bar(), torch.autocast('cpu', torch.bfloat16, enabled=bf16): plain = float(learn.validate()[1])
+    return dict(accuracy=plain, flip_tta_accuracy=flip_tta_accuracy(learn, autocast=bf16),
+                shift_tta_accuracy=flip_tta_accuracy(learn, shift=shift, autocast=bf16), shift=shift, bf16=bf16)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('run', help='a finished run folder (config.json and model.safetensors)')
+    p.add_argument('--shift', type=int, default=1, help='pixels the translated views move')
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--update', default=None, help='a bench/speed.py JSON whose resnet_fa run gets the flip + shift figure')
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    res = run_tta(Path(a.run), a.shift)
+    print(json.dumps(res, indent=1))
+    if a.update:
+        result = json.loads(Path(a.update).read_text())
+        ours = next(r for r in result['runs'] if r['name'] == 'resnet_fa')
+        if Path(ours['run_folder']).resolve() != Path(a.run).resolve():
+            sys.exit(f"{a.update} is the result of {ours['run_folder']}, not {a.run}.")
+        ours['shift_tta_accuracy'] = res['shift_tta_accuracy']
+        ours['shift_tta_note'] = (f"measured after the run by `{command_line()}` (not in its wall time; {res['shift']}-px shifts); "
+                                  f"the same command gave flip TTA {res['flip_tta_accuracy']:.4f} and plain {res['accuracy']:.4f}")
+        write_result(Path(a.update), result)
+
+if __name__ == '__main__': main()
