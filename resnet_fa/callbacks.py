@@ -277,6 +277,9 @@ class ResumeCheckpoint(PlainErrors, Callback):
             raise ResnetFaError(f"{where} used another learning-rate schedule: resume it with the same learning rate and schedule.")
         self.learn.model.load_state_dict(st['model'])
         self.learn.opt.load_state_dict(st['opt']); self.learn.opt.hypers = L(self.learn.opt.hypers)
+        # callbacks with a training state of their own (`LookaheadEMA`'s slow copy) carry on from theirs
+        for cb in self.learn.cbs:
+            if hasattr(cb, 'load_resume_state'): cb.load_resume_state(st.get('callbacks', {}).get(type(cb).__name__))
         self.state,self.start = st,st['epoch']+1
         self.learn.resume_epoch = self.start
 
@@ -306,6 +309,7 @@ class ResumeCheckpoint(PlainErrors, Callback):
         st = dict(epoch=self.epoch, n_epoch=self.n_epoch, n_iter=len(self.dls.train), schedule=_schedule(self.learn),
                   model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(), train_iter=self.learn.train_iter,
                   hps=getattr(sched, 'hps', {}), rng=rng_states(self.dls),
+                  callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs if hasattr(cb, 'resume_state')},
                   recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
                                 smooth_count=rec.smooth_loss.count, smooth_val=rec.smooth_loss.val))
         atomic_save(_plain(st), self.path)
@@ -369,6 +373,15 @@ class LookaheadEMA(Callback):
         if not self.active: return
         # fastai counts steps in `train_iter` (one more after `after_step`), across epochs and resumed runs alike
         if (self.train_iter + 1) % self.k == 0: self.pull(self.decay * self.pct_train**self.power)
+
+    def resume_state(self) -> dict: return self.slow
+
+    @torch.no_grad()
+    def load_resume_state(self, state:dict|None):
+        "Carry on from the slow copy a resumed run saved (without one: from the weights it resumed with)."
+        if not self.active: return
+        model = self.model.state_dict()
+        for n, s in self.slow.items(): s.copy_(state[n] if state else model[n])
 
     def after_fit(self):
         if self.active: self.pull(1.)   # the model ends as the slow copy
