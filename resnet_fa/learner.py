@@ -82,8 +82,12 @@ def _build_model(arch, n_out, zero_init_residual=False):
         if zero_init_residual: raise ResnetFaError("zero_init_residual needs an architecture name or function, not a built model.")
         return arch
     kwargs = dict(zero_init_residual=True) if zero_init_residual else {}   # only asked of models that take it
-    if isinstance(arch, str): return create_model(arch, n_out=n_out, **kwargs)
-    return arch(n_out=n_out, **kwargs)
+    try: return create_model(arch, n_out=n_out, **kwargs) if isinstance(arch, str) else arch(n_out=n_out, **kwargs)
+    except TypeError as e:
+        if 'zero_init_residual' not in str(e): raise
+        name = arch if isinstance(arch, str) else getattr(arch, '__name__', type(arch).__name__)
+        raise ResnetFaError(f"{name} has no zero_init_residual option (ResNet-9 and the whitened ResNets start their residual "
+                            f"branches their own way): leave it off, or use one of the paper's ResNets.") from None
 
 def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
     "fastai's `MixUp` or `CutMix` callback for a non-zero alpha (not both)."
