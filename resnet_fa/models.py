@@ -22,14 +22,14 @@ from .core import ResnetFaError
 # %% auto #0
 __all__ = ['conv3x3', 'conv1x1', 'Stage', 'PadShortcut', 'projection', 'BasicBlock', 'Bottleneck', 'PreActBasicBlock',
            'PreActBottleneck', 'init_resnet', 'CifarResNet', 'deep_stem', 'ResNet', 'conv_bn', 'Residual', 'ResNet9',
-           'whitening_filters', 'PatchWhitening', 'conv_pool_bn', 'WhitenedResNet', 'load_weights', 'with_weights',
-           'resnet_split', 'splitter_for', 'ModelInfo', 'register_model', 'cifar_resnet', 'imagenet_resnet', 'resnet20',
-           'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202', 'plain20', 'plain32', 'plain44', 'plain56',
-           'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet18d', 'resnet34d', 'resnet50d',
-           'resnet101d', 'resnet152d', 'preact_resnet18', 'preact_resnet34', 'preact_resnet50', 'preact_resnet101',
-           'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8', 'airbench_resnet8', 'list_models',
-           'model_family', 'default_size', 'create_model', 'receptive_growth', 'model_summary',
-           'measured_receptive_field']
+           'whitening_filters', 'PatchWhitening', 'freeze_bn_scale', 'conv_pool_bn', 'WhitenedResNet', 'load_weights',
+           'with_weights', 'resnet_split', 'splitter_for', 'ModelInfo', 'register_model', 'cifar_resnet',
+           'imagenet_resnet', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202', 'plain20',
+           'plain32', 'plain44', 'plain56', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet18d',
+           'resnet34d', 'resnet50d', 'resnet101d', 'resnet152d', 'preact_resnet18', 'preact_resnet34',
+           'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8',
+           'airbench_resnet8', 'list_models', 'model_family', 'default_size', 'create_model', 'receptive_growth',
+           'model_summary', 'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
 def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
@@ -288,6 +288,13 @@ class PatchWhitening(nn.Module):
 
     def forward(self, x): return F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype))
 
+def freeze_bn_scale(bn:nn.BatchNorm2d) -> nn.BatchNorm2d:
+    "Make `bn`'s scale a buffer at its current value: saved as `weight` as before, but no optimizer or `unfreeze` can train it."
+    w = bn.weight.detach().clone()
+    del bn.weight   # a Parameter turned off with requires_grad would come back with fastai's `unfreeze`
+    bn.register_buffer('weight', w)
+    return bn
+
 def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
     "3x3 conv, max-pool 2, BN, activation (ReLU): normalising after the pool costs a quarter of the pixels."
     return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), _act(act_cls))
@@ -309,7 +316,8 @@ class WhitenedResNet(nn.Module):
         if dirac: self.init_identity()
         for bn in (m for m in self.modules() if isinstance(m, nn.BatchNorm2d)):
             # frozen scales (bn_weight=False) stay at 1: airbench's large learning rates are tuned for that
-            bn.weight.requires_grad_(bn_weight); bn.momentum = bn_momentum
+            bn.momentum = bn_momentum
+            if not bn_weight: freeze_bn_scale(bn)
 
     @torch.no_grad()
     def init_identity(self):
