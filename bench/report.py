@@ -127,6 +127,8 @@ def main():
                   f"{v['threads']} thread(s), {v['cpu']}.", '']
         if res.get('changed_settings'):
             lines += ['An ablation: the recipe with ' + ', '.join(f'`{k}={v}`' for k, v in res['changed_settings'].items()) + '.', '']
+        precisions = {r.get('precision') for r in res['runs'] if r['name'] == 'resnet_fa'} - {None, 'auto'}
+        if precisions: lines += [f"resnet_fa's run trained in {', '.join(sorted(precisions))} (not the automatic bf16 autocast).", '']
         if res.get('baseline_command'): lines += [f"The baseline was trained again later: `{res['baseline_command']}`", '']
         lines += speed_table(res) + ['']
         if res.get('note'): lines += [res['note'], '']

@@ -35,14 +35,14 @@ TASKS = {
                       baseline_item_tfms=RandomResizedCrop(128, min_scale=0.35)),
 }
 
-def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path, settings:dict|None=None) -> tuple[dict, object]:
+def run_resnet_fa(task:dict, data, epochs, seed:int, out:Path, settings:dict|None=None, precision:str='auto') -> tuple[dict, object]:
     "Train the task's recipe (with `settings` changed) with `resnet_fa.cli.train`, timing each epoch from the start of the call."
     r = get_recipe(task['recipe']).replace(valid=task['valid'], epochs=epochs, **(settings or {}))
     RECIPES[r.name] = r   # the task's split; the recipe's other settings as they are in the library
-    learn, run, timer, wall = train_timed(data, r.name, seed=seed, out=out)
+    learn, run, timer, wall = train_timed(data, r.name, seed=seed, out=out, precision=precision)
     metrics = json.loads((run/'results.json').read_text())['metrics']   # the CLI measured the TTA figures
     rows = timer.rows
-    return dict(name='resnet_fa', recipe=r.name, settings=vars(r), run_folder=str(run), wall_seconds=round(wall, 1),
+    return dict(name='resnet_fa', recipe=r.name, settings=vars(r), precision=precision, run_folder=str(run), wall_seconds=round(wall, 1),
                 train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds), per_epoch=rows,
                 final_accuracy=rows[-1]['accuracy'], flip_tta_accuracy=metrics.get('accuracy_flip_tta'),
                 shift_tta_accuracy=metrics.get('accuracy_shift_tta'),
@@ -119,6 +119,7 @@ def main():
     p.add_argument('--skip-baseline', action='store_true')
     p.add_argument('--baseline-only', action='store_true',
                    help="keep resnet_fa's run from the existing JSON file and train the baseline again (on the same CPU only)")
+    p.add_argument('--precision', default='auto', help="resnet_fa's precision: auto (bf16 autocast on a CPU that has it), fp32 or bf16")
     add_set_arg(p)
     p.add_argument('--out', default=None, help='JSON file (default bench/results/speed-<task>[-<epochs>].json)')
     a = p.parse_args()
@@ -126,7 +127,7 @@ def main():
     task = TASKS[a.task]
     settings = parse_settings(a.set)
     name = (f"speed-{a.task}" + (f"-{a.epochs}" if a.task == 'imagewoof' and a.epochs else '')
-            + settings_suffix(settings))
+            + settings_suffix(settings) + (f"-{a.precision}" if a.precision != 'auto' else ''))
     out = a.out or Path(__file__).parent/'results'/f'{name}.json'
     command = command_line()
     if a.baseline_only:
@@ -138,7 +139,7 @@ def main():
         dls = recipe_dls(Recipe(**ours['settings']), source=a.data, seed=a.seed)   # the settings and split the run used
         result.update(runs=[ours], baseline_command=command, baseline_versions=versions())
     else:
-        ours, learn = run_resnet_fa(task, a.data, a.epochs, a.seed, Path('runs')/name, settings); dls = learn.dls
+        ours, learn = run_resnet_fa(task, a.data, a.epochs, a.seed, Path('runs')/name, settings, a.precision); dls = learn.dls
         print(f"resnet_fa: {ours['final_accuracy']:.4f} (flip TTA {ours['flip_tta_accuracy']}, flip and shift TTA {ours['shift_tta_accuracy']}) in {ours['wall_seconds']/60:.1f} min")
         ours['milestones'] = milestones(ours, task['milestones'])
         result = dict(task=a.task, data=str(a.data), seed=a.seed, command=command, versions=versions(), runs=[ours],
