@@ -66,12 +66,13 @@ def recipe_runs() -> list[dict]:
 
 def recipe_table(runs) -> list[str]:
     lines = ['## Recipe runs', '', 'By `bench/train_recipe.py`: the CLI\'s training path on the recipe\'s own hold-out split.', '',
-             '| run | changed settings | precision | epochs | accuracy | flip TTA | wall time | CPU |', '|---|---|---|---|---|---|---|---|']
+             '| run | changed settings | precision | epochs | accuracy | flip TTA | flip + shift TTA | wall time | CPU |', '|---|---|---|---|---|---|---|---|---|']
     for d in runs:
         changed = ', '.join(f'`{k}={v}`' for k, v in (d.get('changed_settings') or {}).items()) or '-'
         tta = (d.get('final_metrics') or {}).get('accuracy_flip_tta', d.get('flip_tta_accuracy'))
+        shift = (d.get('final_metrics') or {}).get('accuracy_shift_tta')
         lines.append(f"| {d['file']} | {changed} | {d.get('precision', 'auto')} | {d['epochs']} | {pct(d['final_accuracy'])} "
-                     f"| {pct(tta)} | {minutes(d.get('wall_seconds'))} | {d.get('cpu') or d['versions'].get('cpu', '-')} |")   # wall times are per CPU
+                     f"| {pct(tta)} | {pct(shift)} | {minutes(d.get('wall_seconds'))} | {d.get('cpu') or d['versions'].get('cpu', '-')} |")   # wall times are per CPU
     lines.append('')
     for d in runs:
         lines.append(f"- {d['file']}: `{d.get('command', 'python bench/train_recipe.py --recipe ' + d['recipe'])}`"
