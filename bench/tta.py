@@ -15,17 +15,18 @@ warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
 from resnet_fa.cli import load_run
-from resnet_fa.callbacks import cpu_has_fast_bf16
-from resnet_fa.interpret import flip_tta_accuracy
+from resnet_fa.callbacks import precision_cbs, CPUMixedPrecision
+from resnet_fa.interpret import tta_accuracies
 
 def run_tta(run:Path, shift:int) -> dict:
     "Plain, flip and flip + `shift` accuracy of the weights in `run`, under the run's precision."
     config = json.loads((run/'config.json').read_text())
-    bf16 = config.get('precision') in ('auto', 'bf16') and config.get('device', 'cpu') == 'cpu' and cpu_has_fast_bf16()
+    # the library's own choice for the run's precision on this CPU (load_run rebuilds the learner in fp32)
+    bf16 = any(isinstance(cb, CPUMixedPrecision) for cb in precision_cbs(config.get('precision', 'auto'), device='cpu'))
     learn = load_run(run, workers=0)
     with learn.no_bar(), torch.autocast('cpu', torch.bfloat16, enabled=bf16): plain = float(learn.validate()[1])
-    return dict(accuracy=plain, flip_tta_accuracy=flip_tta_accuracy(learn, autocast=bf16),
-                shift_tta_accuracy=flip_tta_accuracy(learn, shift=shift, autocast=bf16), shift=shift, bf16=bf16)
+    tta = tta_accuracies(learn, shift=shift, autocast=bf16)
+    return dict(accuracy=plain, flip_tta_accuracy=tta['flip'], shift_tta_accuracy=tta['shift'], shift=shift, bf16=bf16)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

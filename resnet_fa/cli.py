@@ -18,7 +18,7 @@ from .models import list_models
 from .data import get_dls
 from .callbacks import ResumeCheckpoint, resume_info, save_safetensors, load_safetensors, safetensors_metadata
 from .learner import Recipe, get_recipe, list_recipes, learner_from_recipe, recipe_dls, fit_recipe, find_lr
-from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport, flip_tta_accuracy
+from .interpret import write_reports, evaluate_protocols, write_table, TensorBoardReport, tta_accuracies
 from .distributed import (init_distributed, is_main_process, main_print, broadcast_from_main, main_process_first,
                                    per_process_bs, distributed_config, check_same_processes, ddp_ctx, resume_callback, world_size,
                                    main_process_alone)
@@ -142,8 +142,10 @@ def _final_metrics(learn, r:Recipe|None=None) -> dict:
     # metrics.csv afresh and the checkpoint callbacks would treat it as a new run.
     with learn.removed_cbs(_run_only_cbs(learn)): values = learn.validate()
     metrics = {k: float(v) for k, v in zip(['valid_loss'] + [m.name for m in learn.metrics], values)}
-    if r is not None and r.tta: metrics['accuracy_flip_tta'] = flip_tta_accuracy(learn)  # the speed recipes' figures
-    if r is not None and r.tta_shift: metrics['accuracy_shift_tta'] = flip_tta_accuracy(learn, shift=r.tta_shift)
+    if r is not None and (r.tta or r.tta_shift):   # the speed recipes' figures, from one pass over the validation set
+        tta = tta_accuracies(learn, shift=r.tta_shift)
+        if r.tta: metrics['accuracy_flip_tta'] = tta['flip']
+        if r.tta_shift: metrics['accuracy_shift_tta'] = tta['shift']
     return metrics
 
 def _run_config(run) -> dict:

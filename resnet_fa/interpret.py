@@ -31,8 +31,9 @@ from .core import ResnetFaError
 
 # %% auto #0
 __all__ = ['iter_predictions', 'ResnetInterpretation', 'interpret', 'gradcam_target_layer', 'gradcam_maps', 'gradcam',
-           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'shifted', 'tta_views', 'flip_tta_accuracy',
-           'markdown_table', 'log_interpretation_to_tensorboard', 'TensorBoardReport', 'write_table', 'write_reports']
+           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'shifted', 'tta_views', 'tta_accuracies',
+           'flip_tta_accuracy', 'markdown_table', 'log_interpretation_to_tensorboard', 'TensorBoardReport',
+           'write_table', 'write_reports']
 
 # %% ../nbs/05_interpret.ipynb #31353794
 def _plain_loss(learn):
@@ -444,18 +445,24 @@ def tta_views(x:torch.Tensor, shift:int=0) -> list[tuple[torch.Tensor, float]]:
     if not shift: return [(v, 1/2) for v in views]
     return [(v, 1/4) for v in views] + [(shifted(v, d), 1/8) for v in views for d in (shift, -shift)]
 
-def flip_tta_accuracy(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> float:
-    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and its mirror image (and, with `shift`, of both moved by `shift` px)."
+def tta_accuracies(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> dict:
+    "Top-1 accuracy on `dl` (default: the validation set) with flip TTA (`'flip'`) and, with `shift`, flip + shift TTA (`'shift'`), from one pass."
     dl, act = _valid_dl(learn, dl), _activation(_plain_loss(learn))
     autocast = ifnone(autocast, any(type(cb).__name__ == 'CPUMixedPrecision' for cb in learn.cbs))
-    correct = total = 0
+    correct, total = dict(flip=0, shift=0) if shift else dict(flip=0), 0
     with _eval_mode(learn.model) as model, torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=autocast):
         for b in dl:
             (x, *_), (y, *_) = _split_batch(dl, b)
             x, y = _plain(x), _plain(y)
-            probs = sum(w * act(_plain(model(v)).float()) for v, w in tta_views(x, shift))
-            correct += (probs.argmax(1) == y).sum().item(); total += len(y)
-    return correct / total
+            probs = [w * act(_plain(model(v)).float()) for v, w in tta_views(x, shift)]
+            correct['flip'] += (sum(probs[:2]).argmax(1) == y).sum().item()   # the unshifted image and its mirror image
+            if shift: correct['shift'] += (sum(probs).argmax(1) == y).sum().item()
+            total += len(y)
+    return {k: c / total for k, c in correct.items()}
+
+def flip_tta_accuracy(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> float:
+    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and its mirror image (and, with `shift`, of both moved by `shift` px)."
+    return tta_accuracies(learn, dl, shift, autocast)['shift' if shift else 'flip']
 
 # %% ../nbs/05_interpret.ipynb #be9b493b
 def markdown_table(df:pd.DataFrame, floatfmt:str='.4f') -> str:
