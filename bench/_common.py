@@ -83,6 +83,10 @@ def parse_settings(pairs) -> dict:
     "`KEY=VALUE` strings as a dict, each value a Python literal or a bare word."
     return {k: _literal(v) for k, v in (kv.split('=', 1) for kv in pairs)}
 
+def _slug(v) -> str:
+    "A setting's value as file-name text: a dict as its keys and values (`model_kwargs={'sa': True}` -> `sa-True`)."
+    return '-'.join(f"{k}-{_slug(x)}" for k, x in v.items()) if isinstance(v, dict) else str(v)
+
 def settings_suffix(settings:dict) -> str:
     "The part of a result file's name that says which settings an ablation changed."
-    return ''.join(f"-{k}-{v}" for k, v in settings.items())
+    return ''.join(f"-{k}-{_slug(v)}" for k, v in settings.items())

@@ -77,17 +77,19 @@ def default_metrics(n_classes:int) -> list:
     return [accuracy] + ([top5_accuracy] if n_classes > 5 else []) + [F1Score(average='macro')]
 
 # %% ../nbs/04_learner.ipynb #f216c249
-def _build_model(arch, n_out, zero_init_residual=False):
+def _build_model(arch, n_out, **model_kwargs):
+    "`arch` built for `n_out` classes with `model_kwargs` (only the options asked for, so models without them still build)."
     if isinstance(arch, nn.Module):
-        if zero_init_residual: raise ResnetFaError("zero_init_residual needs an architecture name or function, not a built model.")
+        if model_kwargs: raise ResnetFaError(f"{', '.join(model_kwargs)} needs an architecture name or function, not a built model.")
         return arch
-    kwargs = dict(zero_init_residual=True) if zero_init_residual else {}   # only asked of models that take it
-    try: return create_model(arch, n_out=n_out, **kwargs) if isinstance(arch, str) else arch(n_out=n_out, **kwargs)
+    try: return create_model(arch, n_out=n_out, **model_kwargs) if isinstance(arch, str) else arch(n_out=n_out, **model_kwargs)
     except TypeError as e:
-        if 'zero_init_residual' not in str(e): raise
+        unknown = [k for k in model_kwargs if k in str(e)]
+        if not unknown: raise
         name = arch if isinstance(arch, str) else getattr(arch, '__name__', type(arch).__name__)
-        raise ResnetFaError(f"{name} has no zero_init_residual option (ResNet-9 and the whitened ResNets start their residual "
-                            f"branches their own way): leave it off, or use one of the paper's ResNets.") from None
+        why = (" (ResNet-9 and the whitened ResNets start their residual branches their own way): leave it off, or use one "
+               "of the paper's ResNets" if unknown[0] == 'zero_init_residual' else ": leave it off, or pick a model that has it")
+        raise ResnetFaError(f"{name} has no {unknown[0]} option{why}.") from None
 
 def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
     "fastai's `MixUp` or `CutMix` callback for a non-zero alpha (not both)."
@@ -99,7 +101,7 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|st
                    opt:str='sgd', label_smoothing:float=0., mixup:float=0., cutmix:float=0.,
                    precision:str='auto', keep_best:int=0, monitor:str='accuracy', patience:int|None=None,
                    nan_guard:bool=True, csv_log:bool=False, tensorboard:bool=False, zero_init_residual:bool=False, norm_bias_lr:float=1.,
-                   lookahead:bool=False,
+                   lookahead:bool=False, model_kwargs:dict|None=None,
                    **kwargs) -> Learner:
     "A fastai `Learner` for a ResNet `arch` (name, function or module) on `dls`, with the options above."
     n_out = n_out or dls.c
@@ -118,10 +120,11 @@ def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|st
     if pretrained:
         if isinstance(arch, nn.Module): raise ResnetFaError("pretrained=True needs an architecture name or function, not a built model.")
         if zero_init_residual: raise ResnetFaError("zero_init_residual is for random initialisation: pretrained weights already set every BN.")
+        if model_kwargs: raise ResnetFaError(f"model_kwargs ({', '.join(model_kwargs)}) change the architecture: the pretrained weights would not fit it.")
         # fastai cuts the ImageNet head, adds a new one and freezes the body; `pretrained` may be a local weights file
         return vision_learner(dls, _arch_fn(arch) if isinstance(arch, str) else arch, n_out=n_out, pretrained=pretrained,
                               normalize=False, **common)
-    model = _build_model(arch, n_out, zero_init_residual)
+    model = _build_model(arch, n_out, **(model_kwargs or {}), **(dict(zero_init_residual=True) if zero_init_residual else {}))
     # a whitened stem takes its filters from the training data when the first fit starts
     if any(isinstance(m, PatchWhitening) for m in model.modules()): cbs.append(WhitenStem())
     return Learner(dls, model, splitter=splitter_for(model), **common)
@@ -165,6 +168,7 @@ class Recipe:
     tta: bool = False                # also report flip test-time-augmented accuracy at the end (the speed records do)
     tta_shift: int = 0               # and, if > 0, with views moved by this many px (airbench's strongest TTA)
     zero_init_residual: bool = False # start each residual branch's last BN at 0 (Goyal et al. 2017), as fastai's xresnet does
+    model_kwargs: dict = field(default_factory=dict)   # more options for the model, e.g. dict(act_cls='silu', sa=True)
     norm_bias_lr: float = 1.         # learning-rate multiplier of the BatchNorm biases (airbench's 64; for SGD)
     lookahead: bool = False          # airbench's lookahead with a rising average (`LookaheadEMA`)
     source: str = ''
@@ -310,12 +314,12 @@ def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None
     learn.fit(epochs, lr, wd=r.wd, cbs=[sched, *listify(cbs)], start_epoch=start_epoch)
 
 # %% ../nbs/04_learner.ipynb #a67bedf8
-@delegates(resnet_learner, but=['arch', 'opt', 'label_smoothing', 'mixup', 'cutmix', 'pretrained', 'zero_init_residual', 'norm_bias_lr', 'lookahead'])
+@delegates(resnet_learner, but=['arch', 'opt', 'label_smoothing', 'mixup', 'cutmix', 'pretrained', 'zero_init_residual', 'norm_bias_lr', 'lookahead', 'model_kwargs'])
 def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
     "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`."
     r = get_recipe(recipe)
     return resnet_learner(dls, r.arch, pretrained=r.pretrained, opt=r.opt, label_smoothing=r.label_smoothing,
-                          mixup=r.mixup, cutmix=r.cutmix, zero_init_residual=r.zero_init_residual, norm_bias_lr=r.norm_bias_lr,
+                          mixup=r.mixup, cutmix=r.cutmix, zero_init_residual=r.zero_init_residual, norm_bias_lr=r.norm_bias_lr, model_kwargs=r.model_kwargs,
                           lookahead=r.lookahead, **kwargs)
 
 def recipe_dls(recipe, source=None, **kwargs):

@@ -20,16 +20,16 @@ from fastai.vision.learner import model_meta
 from .core import ResnetFaError
 
 # %% auto #0
-__all__ = ['conv3x3', 'conv1x1', 'Stage', 'PadShortcut', 'projection', 'BasicBlock', 'Bottleneck', 'PreActBasicBlock',
-           'PreActBottleneck', 'init_resnet', 'CifarResNet', 'deep_stem', 'ResNet', 'conv_bn', 'Residual', 'ResNet9',
-           'whitening_filters', 'PatchWhitening', 'freeze_bn_scale', 'conv_pool_bn', 'WhitenedResNet', 'load_weights',
-           'with_weights', 'resnet_split', 'splitter_for', 'ModelInfo', 'register_model', 'cifar_resnet',
-           'imagenet_resnet', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202', 'plain20',
-           'plain32', 'plain44', 'plain56', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet18d',
-           'resnet34d', 'resnet50d', 'resnet101d', 'resnet152d', 'preact_resnet18', 'preact_resnet34',
-           'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8',
-           'airbench_resnet8', 'list_models', 'model_family', 'default_size', 'create_model', 'receptive_growth',
-           'model_summary', 'measured_receptive_field']
+__all__ = ['conv3x3', 'conv1x1', 'Stage', 'act_layer', 'PadShortcut', 'projection', 'SimpleSelfAttention2d', 'BasicBlock',
+           'Bottleneck', 'PreActBasicBlock', 'PreActBottleneck', 'init_resnet', 'CifarResNet', 'deep_stem', 'ResNet',
+           'conv_bn', 'Residual', 'ResNet9', 'whitening_filters', 'PatchWhitening', 'freeze_bn_scale', 'conv_pool_bn',
+           'WhitenedResNet', 'load_weights', 'with_weights', 'resnet_split', 'splitter_for', 'ModelInfo',
+           'register_model', 'cifar_resnet', 'imagenet_resnet', 'resnet20', 'resnet32', 'resnet44', 'resnet56',
+           'resnet110', 'resnet1202', 'plain20', 'plain32', 'plain44', 'plain56', 'resnet18', 'resnet34', 'resnet50',
+           'resnet101', 'resnet152', 'resnet18d', 'resnet34d', 'resnet50d', 'resnet101d', 'resnet152d',
+           'preact_resnet18', 'preact_resnet34', 'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9',
+           'resnet9_half', 'whitened_resnet8', 'airbench_resnet8', 'list_models', 'model_family', 'default_size',
+           'create_model', 'receptive_growth', 'model_summary', 'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
 def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
@@ -42,6 +42,16 @@ def conv1x1(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
 
 class Stage(nn.Sequential):
     "The residual blocks at one resolution: an `nn.Sequential` (same `state_dict` keys) that splitters can recognise."
+
+_acts = {'relu': nn.ReLU, 'silu': nn.SiLU, 'mish': nn.Mish, 'gelu': nn.GELU}
+
+def act_layer(act='relu') -> nn.Module:
+    "A new activation module from a name ('relu', 'silu', 'mish', 'gelu') or a class; only ReLU works in place."
+    if isinstance(act, str):
+        if act.lower() not in _acts: raise ResnetFaError(f"Unknown activation {act!r}: use one of {', '.join(_acts)} or an nn.Module class.")
+        act = _acts[act.lower()]
+    # SiLU, Mish and GELU need their input again for the gradient, so they must not overwrite it
+    return act(inplace=True) if act is nn.ReLU else act()
 
 # %% ../nbs/01_models.ipynb #057ddb34
 class PadShortcut(nn.Module):
@@ -63,19 +73,36 @@ def projection(ni:int, nf:int, stride:int=1, avg_down:bool=False, norm:bool=True
     pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
     return nn.Sequential(pool, conv1x1(ni, nf), *bn)
 
+# %% ../nbs/01_models.ipynb #624a6b3d
+class SimpleSelfAttention2d(nn.Module):
+    "fastai's `SimpleSelfAttention`, x + gamma (x x^T)(W x) over the pixels, computed in channels-last order."
+    def __init__(self, n_in:int):
+        super().__init__()
+        self.proj = nn.utils.parametrizations.spectral_norm(nn.Linear(n_in, n_in, bias=False))
+        self.gamma = nn.Parameter(torch.zeros(1))   # starts as the identity
+
+    def forward(self, x):
+        n,c,h,w = x.shape
+        pixels = x.permute(0, 2, 3, 1).reshape(n, h*w, c)   # a view when x is channels_last
+        gram = pixels.transpose(1, 2) @ pixels              # c x c, symmetric
+        out = self.proj(pixels) @ gram                      # ((x x^T)(W x))^T
+        return x + self.gamma * out.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
 # %% ../nbs/01_models.ipynb #063eeba1
 class BasicBlock(nn.Module):
     "Two 3x3 conv-BN layers and a shortcut, ReLU after the addition (He et al. 2015, fig. 2)."
     expansion = 1
-    def __init__(self, ni:int, nf:int, stride:int=1, downsample:nn.Module|None=None, residual:bool=True):
+    def __init__(self, ni:int, nf:int, stride:int=1, downsample:nn.Module|None=None, residual:bool=True,
+                 act_cls='relu', sa:bool=False):
         super().__init__()
         self.conv1,self.bn1 = conv3x3(ni, nf, stride),nn.BatchNorm2d(nf)
         self.conv2,self.bn2 = conv3x3(nf, nf),nn.BatchNorm2d(nf)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = act_layer(act_cls)
+        self.sa = SimpleSelfAttention2d(nf) if sa else nn.Identity()
         self.downsample,self.residual = downsample,residual
 
     def forward(self, x):
-        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out = self.sa(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
         if not self.residual: return self.relu(out)
         return self.relu(out + (x if self.downsample is None else self.downsample(x)))
 
@@ -85,19 +112,20 @@ class Bottleneck(nn.Module):
     "1x1 reduce, 3x3, 1x1 expand (x4), each with BN, and a shortcut (He et al. 2015, fig. 5)."
     expansion = 4
     def __init__(self, ni:int, nf:int, stride:int=1, downsample:nn.Module|None=None, residual:bool=True,
-                 stride_in_1x1:bool=False):
+                 stride_in_1x1:bool=False, act_cls='relu', sa:bool=False):
         super().__init__()
         s1,s3 = (stride,1) if stride_in_1x1 else (1,stride)
         self.conv1,self.bn1 = conv1x1(ni, nf, s1),nn.BatchNorm2d(nf)
         self.conv2,self.bn2 = conv3x3(nf, nf, s3),nn.BatchNorm2d(nf)
         self.conv3,self.bn3 = conv1x1(nf, nf*4),nn.BatchNorm2d(nf*4)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = act_layer(act_cls)
+        self.sa = SimpleSelfAttention2d(nf*4) if sa else nn.Identity()
         self.downsample,self.residual = downsample,residual
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = self.sa(self.bn3(self.conv3(out)))
         if not self.residual: return self.relu(out)
         return self.relu(out + (x if self.downsample is None else self.downsample(x)))
 
@@ -188,32 +216,35 @@ class CifarResNet(nn.Module):
 _imagenet_layers = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)), 50: (Bottleneck, (3, 4, 6, 3)),
                     101: (Bottleneck, (3, 4, 23, 3)), 152: (Bottleneck, (3, 8, 36, 3))}
 
-def deep_stem(n_in:int=3, width:int=32) -> nn.Sequential:
+def deep_stem(n_in:int=3, width:int=32, act_cls='relu') -> nn.Sequential:
     "ResNet-C stem (Bag of Tricks): three 3x3 convs (`width`, `width`, 2*`width`), the first with stride 2."
-    return nn.Sequential(nn.Conv2d(n_in, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                         conv3x3(width, width), nn.BatchNorm2d(width), nn.ReLU(inplace=True), conv3x3(width, width*2))
+    return nn.Sequential(nn.Conv2d(n_in, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), act_layer(act_cls),
+                         conv3x3(width, width), nn.BatchNorm2d(width), act_layer(act_cls), conv3x3(width, width*2))
 
 class ResNet(nn.Module):
     "ImageNet ResNet-18...152 (He et al. 2015) in torchvision's layout, with the published variants as options."
     default_size = 224
     def __init__(self, depth:int=50, n_out:int=1000, n_in:int=3, variant:str='B', stride_in_1x1:bool=False,
-                 preact:bool=False, zero_init_residual:bool=False):
+                 preact:bool=False, zero_init_residual:bool=False, act_cls='relu', sa:bool=False):
         super().__init__()
         if depth not in _imagenet_layers: raise ResnetFaError(f"ImageNet ResNets have depth 18, 34, 50, 101 or 152, got {depth}.")
         variant = str(variant).upper()
         if variant not in ('B', 'C', 'D'): raise ResnetFaError(f"variant must be 'B' (torchvision), 'C' or 'D' (Bag of Tricks), got {variant!r}.")
         block,layers = _imagenet_layers[depth]
         if stride_in_1x1 and block is BasicBlock: raise ResnetFaError(f"stride_in_1x1 applies to bottleneck blocks (ResNet-50 and deeper), not ResNet-{depth}.")
+        if preact and (sa or act_cls != 'relu'): raise ResnetFaError("act_cls and sa are options of the post-activation ResNets, not of preact=True.")
         if preact: block = PreActBasicBlock if block is BasicBlock else PreActBottleneck
-        self.conv1 = deep_stem(n_in) if variant in 'CD' else nn.Conv2d(n_in, 64, 7, 2, 3, bias=False)
-        self.bn1,self.relu,self.maxpool = nn.BatchNorm2d(64),nn.ReLU(inplace=True),nn.MaxPool2d(3, 2, 1)
+        self.conv1 = deep_stem(n_in, act_cls=act_cls) if variant in 'CD' else nn.Conv2d(n_in, 64, 7, 2, 3, bias=False)
+        self.bn1,self.relu,self.maxpool = nn.BatchNorm2d(64),act_layer(act_cls),nn.MaxPool2d(3, 2, 1)
         ni,extra = 64,({'stride_in_1x1': True} if stride_in_1x1 else {})
+        if not preact: extra['act_cls'] = act_cls
         for i,(nf,n) in enumerate(zip((64, 128, 256, 512), layers)):
             blocks = []
             for j in range(n):
                 stride,nout = (2 if i > 0 and j == 0 else 1),nf*block.expansion
                 down = projection(ni, nout, stride, avg_down=variant == 'D', norm=not preact) if (stride > 1 or ni != nout) else None
                 kw = dict(preact=not (i == 0 and j == 0)) if preact else {}  # the stem's BN-ReLU pre-activates the first block
+                if sa and i == 0 and j == n-1: kw['sa'] = True               # fastai's xresnet: the first stage's last block
                 blocks.append(block(ni, nf, stride, down, **kw, **extra))
                 ni = nout
             setattr(self, f'layer{i+1}', Stage(*blocks))
@@ -227,11 +258,9 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 # %% ../nbs/01_models.ipynb #1f02d923
-def _act(act_cls): return act_cls(inplace=True) if act_cls is nn.ReLU else act_cls()
-
 def conv_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
     "3x3 conv, BN, activation (ReLU): ResNet-9's unit."
-    return nn.Sequential(conv3x3(ni, nf), nn.BatchNorm2d(nf), _act(act_cls))
+    return nn.Sequential(conv3x3(ni, nf), nn.BatchNorm2d(nf), act_layer(act_cls))
 
 class Residual(nn.Module):
     "`x + conv_bn(conv_bn(x))`: ResNet-9's residual block (`n_convs` conv_bn units in the branch)."
@@ -297,7 +326,7 @@ def freeze_bn_scale(bn:nn.BatchNorm2d) -> nn.BatchNorm2d:
 
 def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
     "3x3 conv, max-pool 2, BN, activation (ReLU): normalising after the pool costs a quarter of the pixels."
-    return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), _act(act_cls))
+    return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), act_layer(act_cls))
 
 class WhitenedResNet(nn.Module):
     "A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch, global max-pool, linear."
@@ -305,7 +334,7 @@ class WhitenedResNet(nn.Module):
     def __init__(self, n_out:int=10, n_in:int=3, widths:tuple=(64, 256, 256), k:int=2, scale:float|None=0.125,
                  dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1):
         super().__init__()
-        self.stem = nn.Sequential(PatchWhitening(n_in, k), _act(act_cls))
+        self.stem = nn.Sequential(PatchWhitening(n_in, k), act_layer(act_cls))
         ni = 2*n_in*k*k
         for i, nf in enumerate(widths):
             setattr(self, f'layer{i+1}', Stage(conv_pool_bn(ni, nf, act_cls), Residual(nf, n_convs=1, act_cls=act_cls)))
