@@ -78,7 +78,8 @@ class SimpleSelfAttention2d(nn.Module):
     "fastai's `SimpleSelfAttention`, x + gamma (x x^T)(W x) over the pixels, computed in channels-last order."
     def __init__(self, n_in:int):
         super().__init__()
-        self.proj = nn.utils.parametrizations.spectral_norm(nn.Linear(n_in, n_in, bias=False))
+        # the hook-based spectral norm, as fastai's: a parametrized module cannot be pickled, so `learn.export()` would fail
+        self.proj = nn.utils.spectral_norm(nn.Linear(n_in, n_in, bias=False))
         self.gamma = nn.Parameter(torch.zeros(1))   # starts as the identity
 
     def forward(self, x):
