@@ -146,6 +146,27 @@ def test_variants():
     with pytest.raises(ResnetFaError, match="variant"): resnet18(variant='E')
     with pytest.raises(ResnetFaError, match='6n\\+2'): cifar_resnet(21)
 
+def test_leaderboard_options_train_in_channels_last(tmp_path):
+    "resnet50d with SiLU and self-attention: gradients everywhere once gamma moves, channels_last kept, bf16, pickles."
+    torch.manual_seed(0)
+    m = resnet50d(n_out=10, act_cls='silu', sa=True, zero_init_residual=True).train()
+    sa = m.layer1[-1].sa
+    assert isinstance(sa, SimpleSelfAttention2d) and sa.gamma.item() == 0
+    with torch.no_grad():
+        sa.gamma.fill_(0.1)   # at 0 the projection gets no gradient yet: the layer starts as the identity
+        for mod in m.modules():
+            if isinstance(mod, Bottleneck): mod.bn3.weight.fill_(0.5)   # and the zero-initialised branches none either
+    m.to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        feats = m.layer1(m.maxpool(m.relu(m.bn1(m.conv1(x)))))
+        out = m(x)
+    assert feats.is_contiguous(memory_format=torch.channels_last)   # the attention layer hands channels_last on
+    out.float().logsumexp(1).sum().backward()
+    for pname, p in m.named_parameters(): assert p.grad is not None and p.grad.abs().sum() > 0, pname
+    torch.save(m, tmp_path/'m.pth')
+    assert isinstance(torch.load(tmp_path/'m.pth', weights_only=False).layer1[-1].sa, SimpleSelfAttention2d)
+
 def test_n_in_and_n_out():
     assert resnet20(n_in=1)(torch.randn(2, 1, 32, 32)).shape == (2, 10)
     assert create_model('resnet18', n_out=3, n_in=4)(torch.randn(2, 4, 64, 64)).shape == (2, 3)
