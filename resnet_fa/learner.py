@@ -84,7 +84,7 @@ def _build_model(arch, n_out, **model_kwargs):
         return arch
     try: return create_model(arch, n_out=n_out, **model_kwargs) if isinstance(arch, str) else arch(n_out=n_out, **model_kwargs)
     except TypeError as e:
-        unknown = [k for k in model_kwargs if k in str(e)]
+        unknown = [k for k in model_kwargs if f"'{k}'" in str(e)]   # Python quotes the unexpected keyword; a bare 'sa' would match any message
         if not unknown: raise
         name = arch if isinstance(arch, str) else getattr(arch, '__name__', type(arch).__name__)
         why = (" (ResNet-9 and the whitened ResNets start their residual branches their own way): leave it off, or use one "
