@@ -20,16 +20,17 @@ from fastai.vision.learner import model_meta
 from .core import ResnetFaError
 
 # %% auto #0
-__all__ = ['conv3x3', 'conv1x1', 'Stage', 'act_layer', 'PadShortcut', 'projection', 'SimpleSelfAttention2d', 'BasicBlock',
-           'Bottleneck', 'PreActBasicBlock', 'PreActBottleneck', 'init_resnet', 'CifarResNet', 'deep_stem', 'ResNet',
-           'conv_bn', 'Residual', 'ResNet9', 'whitening_filters', 'PatchWhitening', 'freeze_bn_scale', 'conv_pool_bn',
-           'WhitenedResNet', 'load_weights', 'with_weights', 'resnet_split', 'splitter_for', 'ModelInfo',
-           'register_model', 'cifar_resnet', 'imagenet_resnet', 'resnet20', 'resnet32', 'resnet44', 'resnet56',
-           'resnet110', 'resnet1202', 'plain20', 'plain32', 'plain44', 'plain56', 'resnet18', 'resnet34', 'resnet50',
-           'resnet101', 'resnet152', 'resnet18d', 'resnet34d', 'resnet50d', 'resnet101d', 'resnet152d',
-           'preact_resnet18', 'preact_resnet34', 'preact_resnet50', 'preact_resnet101', 'preact_resnet152', 'resnet9',
-           'resnet9_half', 'whitened_resnet8', 'airbench_resnet8', 'list_models', 'model_family', 'default_size',
-           'create_model', 'receptive_growth', 'model_summary', 'measured_receptive_field']
+__all__ = ['conv3x3', 'conv1x1', 'Stage', 'act_class', 'act_layer', 'PadShortcut', 'projection', 'SimpleSelfAttention2d',
+           'BasicBlock', 'Bottleneck', 'PreActBasicBlock', 'PreActBottleneck', 'init_resnet', 'CifarResNet',
+           'deep_stem', 'ResNet', 'conv_bn', 'Residual', 'ResNet9', 'whitening_filters', 'PatchWhitening',
+           'freeze_bn_scale', 'conv_pool_bn', 'WhitenedResNet', 'load_weights', 'with_weights', 'resnet_split',
+           'splitter_for', 'ModelInfo', 'register_model', 'cifar_resnet', 'imagenet_resnet', 'resnet20', 'resnet32',
+           'resnet44', 'resnet56', 'resnet110', 'resnet1202', 'plain20', 'plain32', 'plain44', 'plain56', 'resnet18',
+           'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet18d', 'resnet34d', 'resnet50d', 'resnet101d',
+           'resnet152d', 'preact_resnet18', 'preact_resnet34', 'preact_resnet50', 'preact_resnet101',
+           'preact_resnet152', 'resnet9', 'resnet9_half', 'whitened_resnet8', 'airbench_resnet8', 'list_models',
+           'model_family', 'default_size', 'create_model', 'receptive_growth', 'model_summary',
+           'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
 def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
@@ -45,11 +46,15 @@ class Stage(nn.Sequential):
 
 _acts = {'relu': nn.ReLU, 'silu': nn.SiLU, 'mish': nn.Mish, 'gelu': nn.GELU}
 
+def act_class(act='relu') -> type:
+    "The activation class named `act` ('relu', 'silu', 'mish', 'gelu', any case), or `act` itself if it is a class."
+    if not isinstance(act, str): return act
+    if act.lower() not in _acts: raise ResnetFaError(f"Unknown activation {act!r}: use one of {', '.join(_acts)} or an nn.Module class.")
+    return _acts[act.lower()]
+
 def act_layer(act='relu') -> nn.Module:
     "A new activation module from a name ('relu', 'silu', 'mish', 'gelu') or a class; only ReLU works in place."
-    if isinstance(act, str):
-        if act.lower() not in _acts: raise ResnetFaError(f"Unknown activation {act!r}: use one of {', '.join(_acts)} or an nn.Module class.")
-        act = _acts[act.lower()]
+    act = act_class(act)
     # SiLU, Mish and GELU need their input again for the gradient, so they must not overwrite it
     return act(inplace=True) if act is nn.ReLU else act()
 
@@ -233,7 +238,7 @@ class ResNet(nn.Module):
         if variant not in ('B', 'C', 'D'): raise ResnetFaError(f"variant must be 'B' (torchvision), 'C' or 'D' (Bag of Tricks), got {variant!r}.")
         block,layers = _imagenet_layers[depth]
         if stride_in_1x1 and block is BasicBlock: raise ResnetFaError(f"stride_in_1x1 applies to bottleneck blocks (ResNet-50 and deeper), not ResNet-{depth}.")
-        if preact and (sa or act_cls != 'relu'): raise ResnetFaError("act_cls and sa are options of the post-activation ResNets, not of preact=True.")
+        if preact and (sa or act_class(act_cls) is not nn.ReLU): raise ResnetFaError("act_cls and sa are options of the post-activation ResNets, not of preact=True.")
         if preact: block = PreActBasicBlock if block is BasicBlock else PreActBottleneck
         self.conv1 = deep_stem(n_in, act_cls=act_cls) if variant in 'CD' else nn.Conv2d(n_in, 64, 7, 2, 3, bias=False)
         self.bn1,self.relu,self.maxpool = nn.BatchNorm2d(64),act_layer(act_cls),nn.MaxPool2d(3, 2, 1)
