@@ -104,7 +104,14 @@ def other_sections() -> list[str]:
         lines += [f"## Where a `{d['recipe']}` training step's time goes", '', f"`{d['command']}`", '',
                   '| phase | seconds | share |', '|---|---|---|']
         lines += [f"| {k} | {v:.2f} | {100*d['share'][k]:.1f}% |" for k, v in d['seconds'].items()]
-        lines += ['', f"{d['batches']} batches of {d['bs']}: {d['images_per_second']:,.0f} images/s for the training step alone.", '']
+        lines += ['', f"{d['batches']} batches of {d['bs']} on {d['versions']['cpu']}: {d['images_per_second']:,.0f} images/s "
+                  "for the training step alone.", '']
+        if d.get('settings'): lines += ['The recipe with ' + ', '.join(f'`{k}={v}`' for k, v in d['settings'].items()) + '.', '']
+        if d.get('ops'):
+            lines += ["The operators with the most time of their own (torch's profiler, a few more batches):", '',
+                      '| operator | calls | seconds | share |', '|---|---|---|---|']
+            lines += [f"| `{o['op']}` | {o['calls']} | {o['seconds']:.2f} | {100*o['share']:.1f}% |" for o in d['ops']] + ['']
+        if d.get('note'): lines += [d['note'], '']
     for f in sorted(RESULTS.glob('fastai-baseline-*.json')):   # a baseline measured alone, on a CPU of its own
         d = json.loads(f.read_text()); r = d['run']
         lines += [f"## {f.stem}", '', f"`{d['command']}` on {d['cpu']}: {pct(r['final_accuracy'])} after {r['epochs']} "
