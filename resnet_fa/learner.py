@@ -257,8 +257,9 @@ RECIPES = {r.name: r for r in [
            notes="5 epochs on 2 CPU cores, 10% hold-out (bench/results/speed-imagewoof-5*.json): 43.7% with ReLU and He "
                  "initialisation (its bf16 gradients point almost anywhere: cosine 0.07 with fp32's), 57.0% with zero-initialised "
                  "branches (fp32: the same 57.0% in twice the time), 59.0% adding SiLU and self-attention (a run whose export failed, since fixed), 63.4% with Mish and "
-                 "self-attention in 29.3 min (fastai's own xresnet50 with both: 61.5% in 43.6 min). Mish costs 1.7x a ReLU "
-                 "step on a CPU; model_kwargs=dict(act_cls='silu', sa=True) is the cheaper choice."),
+                 "self-attention in 29.3 min (fastai's own xresnet50 with both: 61.5% in 43.6 min); 20 epochs: 80.9% in 112 min "
+                 "(leaderboard: 76.6% and 86.3%). Mish costs 1.7x a ReLU step on a CPU (bench/results/profile-imagewoof-fastai.json): "
+                 "model_kwargs=dict(act_cls='relu', sa=True) is the cheaper choice, 61.2% after 5 epochs in 18.7 min."),
     Recipe('imagenet-resnet34-paper', arch='resnet34', data='imagenet', epochs=90, bs=256, size=224, augment='paper',
            opt='sgd', lr=0.1, wd=1e-4, schedule='step', milestones=(1/3, 2/3),
            source=_RESNET_PAPER + ", section 3.4",
