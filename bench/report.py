@@ -20,6 +20,7 @@ def load(name):
 
 def pct(x): return '-' if x is None else f'{100*x:.2f}%'
 def minutes(s): return '-' if s is None else f'{s/60:.1f} min'
+def settings_text(settings:dict) -> str: return ', '.join(f'`{k}={v}`' for k, v in settings.items())
 
 def speed_files(): return sorted(RESULTS.glob('speed-*.json'))
 
@@ -106,7 +107,7 @@ def other_sections() -> list[str]:
         lines += [f"| {k} | {v:.2f} | {100*d['share'][k]:.1f}% |" for k, v in d['seconds'].items()]
         lines += ['', f"{d['batches']} batches of {d['bs']} on {d['versions']['cpu']}: {d['images_per_second']:,.0f} images/s "
                   "for the training step alone.", '']
-        if d.get('settings'): lines += ['The recipe with ' + ', '.join(f'`{k}={v}`' for k, v in d['settings'].items()) + '.', '']
+        if d.get('settings'): lines += [f"The recipe with {settings_text(d['settings'])}.", '']
         if d.get('ops'):
             lines += ["The operators with the most time of their own (torch's profiler, a few more batches):", '',
                       '| operator | calls | seconds | share |', '|---|---|---|---|']
@@ -134,7 +135,7 @@ def main():
         lines += [f"### {f.stem}", '', f"`{res['command']}`", '', f"torch {v['torch']}, fastai {v['fastai']}, "
                   f"{v['threads']} thread(s), {v['cpu']}.", '']
         if res.get('changed_settings'):
-            lines += ['An ablation: the recipe with ' + ', '.join(f'`{k}={v}`' for k, v in res['changed_settings'].items()) + '.', '']
+            lines += [f"An ablation: the recipe with {settings_text(res['changed_settings'])}.", '']
         precisions = {r.get('precision') for r in res['runs'] if r['name'] == 'resnet_fa'} - {None, 'auto'}
         if precisions: lines += [f"resnet_fa's run trained in {', '.join(sorted(precisions))} (not the automatic bf16 autocast).", '']
         if res.get('baseline_command'): lines += [f"The baseline was trained again later: `{res['baseline_command']}`", '']
