@@ -80,6 +80,22 @@ def recipe_table(runs) -> list[str]:
                      + (f" {d['note']}" if d.get('note') else ''))
     return lines + ['']
 
+def reference_table(files) -> list[str]:
+    "bench/airbench_reference.py's runs: airbench94 outside resnet_fa, on the same hold-out as the CIFAR recipes."
+    lines = ['## Reference: airbench94 in plain PyTorch on the same split', '',
+             "airbench94's own training (94.0% on CIFAR-10's test set in 10 epochs) without fastai or resnet_fa, on the "
+             "45,000/5,000 hold-out of the CIFAR recipes: what the best-known short recipe reaches on this copy of the data.", '',
+             '| run | epochs | width | translation | accuracy | flip TTA | flip + shift TTA | wall time | images/s | CPU |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    runs = [json.loads(f.read_text()) | dict(file=f.stem) for f in files]
+    for d in runs:
+        lines.append(f"| {d['file']} | {d['epochs']} | {d['width']} | {d['translate']} px | {pct(d['final_accuracy'])} | "
+                     f"{pct(d['flip_tta_accuracy'])} | {pct(d['shift_tta_accuracy'])} | {minutes(d['wall_seconds'])} | "
+                     f"{d['images_per_second']:,.0f} | {d['versions']['cpu']} |")
+    lines.append('')
+    for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + (f" {d['note']}" if d.get('note') else ''))
+    return lines + ['']
+
 def other_sections() -> list[str]:
     lines = []
     if (d := load('data_pipeline')):
@@ -96,10 +112,12 @@ def other_sections() -> list[str]:
                   '| model | zero-initialised residuals | cosine with the fp32 gradient | relative error |', '|---|---|---|---|']
         lines += [f"| {r['model']} | {'yes' if r['zero_init_residual'] else 'no'} | {r['cosine']:.3f} | {r['relative_error']:.3f} |" for r in d['rows']]
         lines.append('')
-    if (d := load('loop_overhead')):
-        lines += ['## Training-loop overhead', '', '`python bench/loop_overhead.py --threads 1`', '',
+    for f in sorted(RESULTS.glob('loop_overhead*.json')):   # one file per model
+        d = json.loads(f.read_text())
+        lines += [f"## Training-loop overhead ({d.get('arch', 'resnet20')}, batch {d.get('bs', 128)})", '',
+                  f"`{d.get('command', 'python bench/loop_overhead.py --threads 1')}` on {d['cpu']}", '',
                   f"resnet_learner {d['fastai_images_per_s']:,.0f} images/s against a plain PyTorch loop's "
-                  f"{d['plain_images_per_s']:,.0f}: ratio {d['ratio']:.3f}.", '']
+                  f"{d['plain_images_per_s']:,.0f}: ratio {d['ratio']:.3f}." + (f" {d['note']}" if d.get('note') else ''), '']
     for f in sorted(RESULTS.glob('profile-*.json')):
         d = json.loads(f.read_text())
         lines += [f"## Where a `{d['recipe']}` training step's time goes", '', f"`{d['command']}`", '',
@@ -117,6 +135,7 @@ def other_sections() -> list[str]:
         d = json.loads(f.read_text()); r = d['run']
         lines += [f"## {f.stem}", '', f"`{d['command']}` on {d['cpu']}: {pct(r['final_accuracy'])} after {r['epochs']} "
                   f"epoch(s) in {minutes(r['wall_seconds'])} ({r['images_per_second']:,.0f} images/s).", '', d['note'], '']
+    if (refs := sorted(RESULTS.glob('reference-airbench94*.json'))): lines += reference_table(refs)
     if (runs := recipe_runs()): lines += recipe_table(runs)
     return lines
 
