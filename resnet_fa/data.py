@@ -30,13 +30,14 @@ from fasttransform import Transform
 from .core import ResnetFaError, cache_dir, resolve_data, sample_data
 
 # %% auto #0
-__all__ = ['DATASETS', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'open_rgb', 'BadImageWarning',
-           'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize', 'RandomPadCrop',
-           'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations', 'item_batch_tfms',
-           'BatchCutout', 'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize', 'image_block', 'image_tfms',
-           'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path', 'cifar_dls', 'subset_folder',
-           'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names',
-           'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
+__all__ = ['DATASETS', 'PAD_MODES', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'open_rgb',
+           'BadImageWarning', 'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize',
+           'RandomPadCrop', 'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations',
+           'item_batch_tfms', 'BatchCutout', 'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize',
+           'image_block', 'image_tfms', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path',
+           'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
+           'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls',
+           'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {
@@ -165,6 +166,10 @@ def make_bad_folder(path) -> Path:
     return path
 
 # %% ../nbs/02_data.ipynb #99f458b1
+PAD_MODES = ('constant', 'reflect')
+def _check_pad_mode(mode):
+    if mode not in PAD_MODES: raise ResnetFaError(f"Unknown padding mode {mode!r}: use one of {', '.join(PAD_MODES)}.")
+
 class SquareResize(Transform):
     "Centre square resized to `size` (nothing done to images already `size`x`size`), on every split."
     order = 1
@@ -172,16 +177,22 @@ class SquareResize(Transform):
     def encodes(self, x:Image.Image): return _square(x, self.size)
 
 class RandomPadCrop(RandTransform):
-    "Pad by `pad` pixels of zeros, crop back to the same size at a random offset and, with `flip`, flip at random (training only)."
+    "Pad by `pad` pixels (zeros, or the border mirrored with `mode='reflect'`), crop back to the same size at a random offset and, with `flip`, flip at random (training only)."
     split_idx, order = 0, 2
-    def __init__(self, pad:int=4, flip:bool=False, **kwargs): store_attr('pad,flip'); super().__init__(**kwargs)
+    def __init__(self, pad:int=4, flip:bool=False, mode:str='constant', **kwargs):
+        store_attr('pad,flip,mode'); super().__init__(**kwargs)
+        _check_pad_mode(mode)
     def before_call(self, b, split_idx):
         super().before_call(b, split_idx)
         self.dx, self.dy = random.randint(-self.pad, self.pad), random.randint(-self.pad, self.pad)
         self.flipped = self.flip and random.random() < 0.5
     def encodes(self, x:Image.Image):
         w, h = x.size
-        x = x.crop((self.dx, self.dy, self.dx+w, self.dy+h))
+        if self.mode == 'reflect':
+            p, a = self.pad, np.asarray(x)
+            a = np.pad(a, ((p, p), (p, p)) + ((0, 0),)*(a.ndim-2), mode='reflect')[p+self.dy:p+self.dy+h, p+self.dx:p+self.dx+w]
+            x = Image.fromarray(np.ascontiguousarray(a))
+        else: x = x.crop((self.dx, self.dy, self.dx+w, self.dy+h))   # PIL fills what lies outside the image with zeros
         return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flipped else x
 
 # %% ../nbs/02_data.ipynb #8c1034f5
@@ -257,6 +268,10 @@ def _pad(augment:str, size:int) -> int:
     "Padding of the pad-and-crop of small images: 4 px at 32 ('standard'), 2 px for 'shift' (airbench's lighter translation)."
     return max(1, size//(16 if augment == 'shift' else 8))
 
+def _pad_mode(augment:str) -> str:
+    "What fills the padding: zeros as in the ResNet paper, the mirrored border for airbench's 'shift'."
+    return 'reflect' if augment == 'shift' else 'constant'
+
 def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     "Item and batch transforms (without normalisation) for the `augment` recipe at `size`."
     if augment not in AUGMENTS: raise ResnetFaError(f"Unknown augment '{augment}': use one of {', '.join(AUGMENTS)}.")
@@ -266,7 +281,7 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     do_flip = augment not in ('none', 'light')
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
     batch = [BatchCutout(size//4)] if augment == 'cutout' else []
-    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(_pad(augment, size), flip=do_flip)]) + policy, batch
+    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(_pad(augment, size), do_flip, _pad_mode(augment))]) + policy, batch
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment in ('light', 'shift'): scale = RandomScaleCrop(size, min_scale=0.6, flip=do_flip)
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
@@ -293,7 +308,7 @@ def fast_augment(augment:str, size:int) -> dict:
     if augment not in FAST_AUGMENTS:
         raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; use fast=False for '{augment}'.")
     return dict(pad=0 if augment == 'none' else _pad(augment, size), flip=augment not in ('none', 'light'),
-                cutout=size//4 if augment == 'cutout' else 0)
+                cutout=size//4 if augment == 'cutout' else 0, pad_mode=_pad_mode(augment))
 
 # %% ../nbs/02_data.ipynb #d83367a2
 def set_size(dls, size:int):
@@ -473,23 +488,28 @@ class CachedImage(Transform):
         return TensorImage(image2tensor(_square(open_rgb(fn), self.size)))
 
 # %% ../nbs/02_data.ipynb #ad051dbb
+def _mirror(i:torch.Tensor, n:int) -> torch.Tensor:
+    "Indices `i` (at most `n-1` outside `[0, n)`) reflected back into it about the first and last pixel, as `F.pad(mode='reflect')`."
+    return (n-1) - ((n-1) - i.abs()).abs()
+
 class BatchPadCropFlip(Transform):
-    "Pad a batch by `pad`, crop each image back at a random offset and flip it left-right at random (training only)."
+    "Pad a batch by `pad` (zeros, or the border mirrored with `mode='reflect'`), crop each image back at a random offset and flip it left-right at random (training only)."
     split_idx, order = 0, 5  # on uint8 pixels, before normalisation: four times less memory to move
-    def __init__(self, pad:int=4, flip:bool=True): store_attr()
+    def __init__(self, pad:int=4, flip:bool=True, mode:str='constant'): _check_pad_mode(mode); store_attr()
     def encodes(self, x:TensorImage):
         if not (self.pad or self.flip): return x
         x = x.as_subclass(torch.Tensor)  # plain tensor ops: fastai's type bookkeeping would double the time
         n, c, h, w = x.shape; p, dev = self.pad, x.device
         # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]), or (i+dy[k], w-1-j+dx[k]) when flipped, of the padded image:
         # one gather on the flattened images does the crop and the flip
-        H, W = h+2*p, w+2*p
         dy, dx = torch.randint(0, 2*p+1, (2, n, 1, 1), device=dev)
         j = torch.arange(w, device=dev)
-        cols = torch.where(torch.rand(n, 1, 1, device=dev) < 0.5, w-1-j, j) if self.flip else j
-        idx = (dy + torch.arange(h, device=dev)[:, None])*W + dx + cols
-        x = F.pad(x, (p, p, p, p)).view(n, c, H*W).gather(2, idx.view(n, 1, h*w).expand(n, c, h*w)).view(n, c, h, w)
-        return TensorImage(x)
+        rows = dy + torch.arange(h, device=dev)[:, None]
+        cols = dx + (torch.where(torch.rand(n, 1, 1, device=dev) < 0.5, w-1-j, j) if self.flip else j)
+        # reflect: map padded coordinates straight into the image, so there is nothing to pad
+        if self.mode == 'reflect': x, idx = x.reshape(n, c, h*w), _mirror(rows-p, h)*w + _mirror(cols-p, w)
+        else: x, idx = F.pad(x, (p, p, p, p)).view(n, c, -1), rows*(w+2*p) + cols
+        return TensorImage(x.gather(2, idx.view(n, 1, h*w).expand(n, c, h*w)).view(n, c, h, w))
 
 # %% ../nbs/02_data.ipynb #a49a62a7
 def _labels(tl) -> torch.Tensor:
@@ -525,12 +545,12 @@ class TensorImageDL(TfmdDL):
             yield TensorImage(images[rows[idx]]), TensorCategory(labels[idx])
 
 def tensor_dls(files, valid_idx, size:int=32, bs:int=128, label_func=parent_label, vocab=None, pad:int=4,
-               flip:bool=True, cutout:int=0, stats=cifar_stats, path='.', device=None, **kwargs) -> DataLoaders:
+               flip:bool=True, cutout:int=0, pad_mode:str='constant', stats=cifar_stats, path='.', device=None, **kwargs) -> DataLoaders:
     "Fast DataLoaders of small images: `files` decoded once to a cached tensor, augmented per batch on `device`."
     cache = ImageCache.build(files, size)
     valid = set(valid_idx); train_idx = [i for i in range(len(files)) if i not in valid]
     dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, list(valid_idx)))
-    after_batch = [BatchPadCropFlip(pad, flip), FastNormalize.from_stats(*stats)] + ([BatchCutout(cutout)] if cutout else [])
+    after_batch = [BatchPadCropFlip(pad, flip, pad_mode), FastNormalize.from_stats(*stats)] + ([BatchCutout(cutout)] if cutout else [])
     return dsets.dataloaders(bs=bs, dl_type=TensorImageDL, after_batch=after_batch, path=path, device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #e0506e29
