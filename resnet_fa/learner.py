@@ -225,10 +225,11 @@ RECIPES = {r.name: r for r in [
            label_smoothing=0.2, norm_bias_lr=64., lookahead=True, tta=True, tta_shift=1,
            source="resnet_fa's CPU speed run: airbench94's training (Jordan, 2024: batch 1024, Nesterov SGD at lr 1.5 "
                   "and momentum 0.85 with L2 1.33e-3 as its per-1024-example settings come out for mean losses, 64x "
-                  "BN-bias lr, label smoothing 0.2, 2-px translation and flip, lookahead, flip and 1-px shift TTA) on airbench_resnet8",
-           notes="16 epochs: 89.1% on the 5k hold-out, 90.1% with flip TTA (90.3% with flip + shift), in 11.4 min on 2 cores of a Xeon with AMX "
+                  "BN-bias lr, label smoothing 0.2, 2-px mirrored translation and flip, lookahead, flip and 1-px shift TTA) on airbench_resnet8",
+           notes="16 epochs: 89.1% on the 5k hold-out, 90.3% with flip TTA (90.6% with flip + shift), in 12.1 min on 2 cores of a Xeon with AMX "
                  "(bf16 autocast, channels_last, the fast data path): the accuracy of its 28-epoch predecessor "
-                 "(cifar10-speed-page, 23.2 min) in half the time. Short of 94%: see bench/speed.py and BENCHMARKS.md."),
+                 "(cifar10-speed-page, 23.2 min) in half the time. Short of 94% because of the data: airbench94 itself, in plain "
+                 "PyTorch on the same JPEG copy and split, reaches 89.3% / 90.2% in 10 epochs (bench/airbench_reference.py, BENCHMARKS.md)."),
     Recipe('cifar10-speed-page', arch='whitened_resnet8', data='cifar10', epochs=28, bs=512, size=32, augment='standard',
            valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25, label_smoothing=0.2,
            norm_bias_lr=64., tta=True,
