@@ -5,7 +5,7 @@ path, built once), with the same optimizer settings (SGD, momentum 0.9, L2 weigh
 (bf16 autocast + channels_last on the CPU, or fp32 with --fp32). Only the training phase is timed.
 
     python bench/loop_overhead.py --images 5000 --epochs 3
-    python bench/loop_overhead.py --arch airbench_resnet8 --bs 1024 --images 20000 --epochs 2 --threads 2
+    python bench/loop_overhead.py --arch airbench_resnet8 --bs 1024 --images 20000 --epochs 1 --threads 2
 writes bench/results/loop_overhead[-<arch>].json with images/s for each and their ratio (target >= 0.97).
 """
 import argparse, contextlib, json, platform, time
