@@ -17,12 +17,11 @@ not resnet_fa's pipeline. Writes bench/results/reference-airbench94[-<epochs>][-
 import argparse, contextlib, math, time
 from pathlib import Path
 from _common import command_line, versions, write_result   # bench/ is on sys.path when a script here runs
-import numpy as np, torch
+import torch
 from torch import nn
 import torch.nn.functional as F
-from PIL import Image
 from resnet_fa.core import resolve_data
-from resnet_fa.data import image_files, holdout_idx
+from resnet_fa.data import image_files, holdout_idx, ImageCache
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -30,7 +29,7 @@ def load_split(data) -> tuple:
     "Normalised float images and labels of resnet_fa's CIFAR hold-out split: (x_train, y_train, x_valid, y_valid, classes)."
     files = image_files(resolve_data(data), folders=['train'])
     classes = sorted({f.parent.name for f in files})
-    x = torch.from_numpy(np.stack([np.asarray(Image.open(f).convert('RGB')) for f in files])).permute(0, 3, 1, 2)
+    x = ImageCache.build(files, 32).images   # decoded once, the same pixels the fast path trains on
     y = torch.tensor([classes.index(f.parent.name) for f in files])
     x = (x.float()/255 - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
     valid = torch.zeros(len(files), dtype=torch.bool); valid[holdout_idx(files)] = True
@@ -63,6 +62,7 @@ def make_net(width:int=64, n_out:int=10) -> nn.Sequential:
 @torch.no_grad()
 def whiten_(conv:nn.Conv2d, x:torch.Tensor, eps:float=5e-4):
     "Set `conv`'s 2x2 filters to the PCA whitening of `x`'s patches and their negatives, and freeze them."
+    # airbench's covariance is not centred, unlike resnet_fa's `whitening_filters`: kept as airbench has it
     patches = F.unfold(x, 2).transpose(1, 2).reshape(-1, 12)
     eigvals, eigvecs = torch.linalg.eigh(patches.T @ patches / len(patches))
     w = (eigvecs / (eigvals + eps).sqrt()).T.reshape(12, 3, 2, 2)

@@ -13,7 +13,7 @@ of their own (convolutions, activations, casts...): what inside the forward and 
 """
 import argparse, os, sys, time, warnings
 from pathlib import Path
-from _common import versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
+from _common import versions, write_result, add_set_arg, parse_settings, settings_suffix, command_line   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -81,7 +81,7 @@ def main():
                seconds=dict((k, round(v, 3)) for k, v in timer.totals.items()),
                share=dict((k, round(v/step, 3)) for k, v in timer.totals.items()),
                images_per_second=round(images/step, 1),
-               command=' '.join(['python bench/profile_step.py', *sys.argv[1:]]))
+               command=command_line())
     for k in PHASES: print(f"{k:10} {res['seconds'][k]:8.2f} s  {100*res['share'][k]:5.1f}%")
     print(f"training step: {res['images_per_second']:.0f} images/s")
     if a.ops:

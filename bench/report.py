@@ -21,6 +21,7 @@ def load(name):
 def pct(x): return '-' if x is None else f'{100*x:.2f}%'
 def minutes(s): return '-' if s is None else f'{s/60:.1f} min'
 def settings_text(settings:dict) -> str: return ', '.join(f'`{k}={v}`' for k, v in settings.items())
+def note_text(d:dict) -> str: return f" {d['note']}" if d.get('note') else ''
 
 def speed_files(): return sorted(RESULTS.glob('speed-*.json'))
 
@@ -69,7 +70,7 @@ def recipe_table(runs) -> list[str]:
     lines = ['## Recipe runs', '', 'By `bench/train_recipe.py`: the CLI\'s training path on the recipe\'s own hold-out split.', '',
              '| run | changed settings | precision | epochs | accuracy | flip TTA | flip + shift TTA | wall time | CPU |', '|---|---|---|---|---|---|---|---|---|']
     for d in runs:
-        changed = ', '.join(f'`{k}={v}`' for k, v in (d.get('changed_settings') or {}).items()) or '-'
+        changed = settings_text(d.get('changed_settings') or {}) or '-'
         tta = (d.get('final_metrics') or {}).get('accuracy_flip_tta', d.get('flip_tta_accuracy'))
         shift = (d.get('final_metrics') or {}).get('accuracy_shift_tta')
         lines.append(f"| {d['file']} | {changed} | {d.get('precision', 'auto')} | {d['epochs']} | {pct(d['final_accuracy'])} "
@@ -77,7 +78,7 @@ def recipe_table(runs) -> list[str]:
     lines.append('')
     for d in runs:
         lines.append(f"- {d['file']}: `{d.get('command', 'python bench/train_recipe.py --recipe ' + d['recipe'])}`"
-                     + (f" {d['note']}" if d.get('note') else ''))
+                     + note_text(d))
     return lines + ['']
 
 def reference_table(files) -> list[str]:
@@ -93,7 +94,7 @@ def reference_table(files) -> list[str]:
                      f"{pct(d['flip_tta_accuracy'])} | {pct(d['shift_tta_accuracy'])} | {minutes(d['wall_seconds'])} | "
                      f"{d['images_per_second']:,.0f} | {d['versions']['cpu']} |")
     lines.append('')
-    for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + (f" {d['note']}" if d.get('note') else ''))
+    for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + note_text(d))
     return lines + ['']
 
 def other_sections() -> list[str]:
@@ -117,7 +118,7 @@ def other_sections() -> list[str]:
         lines += [f"## Training-loop overhead ({d.get('arch', 'resnet20')}, batch {d.get('bs', 128)})", '',
                   f"`{d.get('command', 'python bench/loop_overhead.py --threads 1')}` on {d['cpu']}", '',
                   f"resnet_learner {d['fastai_images_per_s']:,.0f} images/s against a plain PyTorch loop's "
-                  f"{d['plain_images_per_s']:,.0f}: ratio {d['ratio']:.3f}." + (f" {d['note']}" if d.get('note') else ''), '']
+                  f"{d['plain_images_per_s']:,.0f}: ratio {d['ratio']:.3f}." + note_text(d), '']
     for f in sorted(RESULTS.glob('profile-*.json')):
         d = json.loads(f.read_text())
         lines += [f"## Where a `{d['recipe']}` training step's time goes", '', f"`{d['command']}`", '',
