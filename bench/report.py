@@ -61,6 +61,81 @@ def plot_speed(files) -> bool:
     fig.tight_layout(); fig.savefig(PLOT, dpi=90); plt.close(fig)
     return True
 
+def best_of(*accuracies) -> float:
+    "A run's best reading among plain, flip TTA and flip + shift TTA (the CIFAR targets allow TTA; Imagewoof runs record none)."
+    return max(a for a in accuracies if a is not None)
+
+def recipe_tta(d:dict) -> tuple:
+    "Flip and flip + shift TTA accuracy of a bench/train_recipe.py result (older files keep flip TTA at the top level)."
+    metrics = d.get('final_metrics') or {}
+    return metrics.get('accuracy_flip_tta', d.get('flip_tta_accuracy')), metrics.get('accuracy_shift_tta')
+
+def ours(pattern) -> list[tuple[str, dict]]:
+    "resnet_fa's run in each speed file matching `pattern`, with the file's name."
+    return [(f.stem, r) for f in sorted(RESULTS.glob(pattern)) for r in json.loads(f.read_text())['runs'] if r['name'] == 'resnet_fa']
+
+def ratio(x): return f'{x:.2f}x'
+
+def target_row(target:str, bar:float, found:list[tuple[str, float, str]], fmt=pct) -> str:
+    "One line of the summary: the best of `found` (file, value, detail) against `bar`."
+    if not found: return f"| {target} | - | no result file | - |"
+    name, value, detail = max(found, key=lambda x: x[1])
+    return f"| {target} | {fmt(value)} ({detail}) | {name} | {'yes' if value >= bar else 'no'} |"
+
+def baseline_lines() -> list[str]:
+    "Issue #8's third target: resnet_fa and what a fastai user writes today, timed in one run, compared by time to 70%."
+    lines = []
+    for f in sorted(RESULTS.glob('speed-*.json')):
+        runs = {r['name']: r for r in json.loads(f.read_text())['runs']}
+        if not {'resnet_fa', 'fastai'} <= set(runs): continue
+        a, b = runs['resnet_fa'], runs['fastai']
+        t_a, t_b = a['milestones'].get('0.70'), b['milestones'].get('0.70')
+        sooner = f"; 70% after {minutes(t_a)} against {minutes(t_b)}, {t_b/t_a:.1f}x sooner" if t_a and t_b else ''
+        lines.append(f"- {f.stem}: resnet_fa {pct(a['final_accuracy'])} in {minutes(a['wall_seconds'])}, the fastai baseline "
+                     f"{pct(b['final_accuracy'])} in {minutes(b['wall_seconds'])}{sooner}.")
+    if not lines: return []
+    return ["Issue #8's baseline, what a fastai user writes today (`vision_learner(dls, resnet18, pretrained=False)`, "
+            "`aug_transforms`, `fit_one_cycle`), timed in the same run as resnet_fa:", ''] + lines + ['']
+
+def targets_section() -> list[str]:
+    "The issues' speed and accuracy targets, each with the best result on file: the first thing a reader wants to know."
+    onecycle = [(d['file'], best_of(d['final_accuracy'], *recipe_tta(d)), f"{d['epochs']} epochs") for d in recipe_runs()
+                if d['recipe'] == 'cifar10-onecycle' and d['epochs'] <= 30]
+    in30 = [(n, best_of(r['final_accuracy'], r.get('flip_tta_accuracy'), r.get('shift_tta_accuracy')),
+             f"{len(r['per_epoch'])} epochs, {minutes(r['wall_seconds'])}") for n, r in ours('speed-cifar10*.json') if r['wall_seconds'] <= 30*60]
+    woof = {e: [(n, r['final_accuracy'], minutes(r['wall_seconds'])) for n, r in ours(f'speed-imagewoof-{e}*.json')] for e in (5, 20)}
+    rows = [target_row('#5: one-cycle ResNet-20, 91.25% in at most 30 epochs', 0.9125, onecycle)]
+    for f in sorted(RESULTS.glob('loop_overhead*.json')):   # one row per model and per CPU: a best-of would hide a miss
+        d = json.loads(f.read_text())
+        rows.append(target_row(f"#5: resnet_learner at least 0.97 of a plain PyTorch loop's images/s", 0.97,
+                               [(f.stem, d['ratio'], f"{d.get('arch', 'resnet20')}, {d['cpu']}")], ratio))
+    for f in sorted(RESULTS.glob('cpu_precision*.json')):
+        d = json.loads(f.read_text())
+        rows.append(target_row('#5: the automatic CPU setting at least 2x fp32 (ResNet-20)', 2.0,
+                               [(f.stem, d['results']['auto']['speedup_vs_fp32_best'], d['cpu'])], ratio))
+    rows += [target_row('#8: CIFAR-10 94% in at most 30 minutes (bench/speed.py)', 0.94, in30),
+             target_row("#8: Imagewoof after 5 epochs above the leaderboard's 76.61%", 0.7661, woof[5]),
+             target_row("#8: Imagewoof after 20 epochs above the leaderboard's 86.27%", 0.8627, woof[20])]
+    return (['## Targets at a glance', '', "Each speed and accuracy target of the project's issues with the best result on file, "
+             'computed from the files below: accuracies on the hold-out splits, wall times on the CPU each file names.', '',
+             '| target | best measured | file | reached |', '|---|---|---|---|'] + rows + [''] + context_lines() + baseline_lines())
+
+def context_lines() -> list[str]:
+    "What the published methods themselves reach on this data and split: the like-for-like bars for the targets above."
+    lines = []
+    if (d := load('cifar10-paper')):
+        lines.append(f"- The ResNet paper's own schedule for ResNet-20 ({d['epochs']} epochs, cifar10-paper): {pct(d['final_accuracy'])}, "
+                     f"best with TTA {pct(best_of(d['final_accuracy'], *recipe_tta(d)))}, against the paper's 91.25% on CIFAR-10's clean test set.")
+    if (d := load('reference-airbench94')):
+        lines.append(f"- airbench94 in plain PyTorch ({d['epochs']} epochs, reference-airbench94): {pct(d['final_accuracy'])}, "
+                     f"best with TTA {pct(best_of(d['flip_tta_accuracy'], d['shift_tta_accuracy']))} in {minutes(d['wall_seconds'])}, "
+                     "against its published 94.0% on the clean test set.")
+    for n, r in ours('speed-imagewoof-5-arch-xresnet50*.json'):
+        lines.append(f"- fastai's own leaderboard-style xresnet50 (Mish, self-attention; {n}): {pct(r['final_accuracy'])} after 5 epochs "
+                     f"in {minutes(r['wall_seconds'])}; the leaderboard's 76.61% and 86.27% are 5-run means of a depthwise-separable "
+                     "ResNet trained on all of the training split and measured on the official validation set.")
+    return ['On this data (CIFAR-10 stored as JPEG at quality 75; Imagewoof validated on 10% of its training split):', ''] + lines + [''] if lines else []
+
 def recipe_runs() -> list[dict]:
     "The results of bench/train_recipe.py: every file of a CIFAR recipe run, oldest first."
     runs = [json.loads(f.read_text()) | dict(file=f.stem) for f in RESULTS.glob('cifar10-*.json')]
@@ -71,8 +146,7 @@ def recipe_table(runs) -> list[str]:
              '| run | changed settings | precision | epochs | accuracy | flip TTA | flip + shift TTA | wall time | CPU |', '|---|---|---|---|---|---|---|---|---|']
     for d in runs:
         changed = settings_text(d.get('changed_settings') or {}) or '-'
-        tta = (d.get('final_metrics') or {}).get('accuracy_flip_tta', d.get('flip_tta_accuracy'))
-        shift = (d.get('final_metrics') or {}).get('accuracy_shift_tta')
+        tta, shift = recipe_tta(d)
         lines.append(f"| {d['file']} | {changed} | {d.get('precision', 'auto')} | {d['epochs']} | {pct(d['final_accuracy'])} "
                      f"| {pct(tta)} | {pct(shift)} | {minutes(d.get('wall_seconds'))} | {d.get('cpu') or d['versions'].get('cpu', '-')} |")   # wall times are per CPU
     lines.append('')
@@ -148,6 +222,7 @@ def main():
              "Files written before 2026-12-02 name the CPU by its model name alone, and two generations were seen as 'AMD EPYC':",
              'one with AVX-512 BF16 (Zen 4; bf16 autocast about 2x fp32) and one without (Zen 3; fp32 only, 3-6x slower for',
              'ResNet-20, see the two CPU precision tables). Compare wall times only within one file.', '']
+    lines += targets_section()
     if plot_speed(files): lines += ['## Time to accuracy', '', f'![accuracy against time]({PLOT.relative_to(OUT.parent)})', '']
     for f in files:
         res = json.loads(f.read_text())
