@@ -25,6 +25,10 @@ def note_text(d:dict) -> str: return f" {d['note']}" if d.get('note') else ''
 
 def speed_files(): return sorted(RESULTS.glob('speed-*.json'))
 
+def run_named(res:dict, name:str) -> dict | None:
+    "The run called `name` ('resnet_fa' or 'fastai') in a speed file's results, if it has one."
+    return next((r for r in res['runs'] if r['name'] == name), None)
+
 def speed_table(res:dict) -> list[str]:
     targets = sorted({k for r in res['runs'] for k in r.get('milestones', {})})
     head = ['run', 'epochs', 'accuracy', 'flip TTA', 'flip + shift TTA', 'wall time', 'images/s'] + [f'time to {float(t):.0%}' for t in targets]
@@ -36,7 +40,7 @@ def speed_table(res:dict) -> list[str]:
         cells = [label, str(len(r['per_epoch'])), pct(r['final_accuracy']), pct(r.get('flip_tta_accuracy')), pct(r.get('shift_tta_accuracy')),
                  minutes(r['wall_seconds']), f"{r['images_per_second']:,.0f}"] + [minutes(r['milestones'].get(t)) for t in targets]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    ours, base = (next((r for r in res['runs'] if r['name'] == n), None) for n in ('resnet_fa', 'fastai'))
+    ours, base = run_named(res, 'resnet_fa'), run_named(res, 'fastai')
     if ours and base:
         lines += ['', f"Speed-up in images per second: {ours['images_per_second']/base['images_per_second']:.1f}x; accuracy "
                       f"{pct(ours['final_accuracy'])} against {pct(base['final_accuracy'])} "
@@ -72,7 +76,7 @@ def recipe_tta(d:dict) -> tuple:
 
 def ours(pattern) -> list[tuple[str, dict]]:
     "resnet_fa's run in each speed file matching `pattern`, with the file's name."
-    return [(f.stem, r) for f in sorted(RESULTS.glob(pattern)) for r in json.loads(f.read_text())['runs'] if r['name'] == 'resnet_fa']
+    return [(f.stem, r) for f in sorted(RESULTS.glob(pattern)) if (r := run_named(json.loads(f.read_text()), 'resnet_fa'))]
 
 def ratio(x): return f'{x:.2f}x'
 
@@ -85,10 +89,10 @@ def target_row(target:str, bar:float, found:list[tuple[str, float, str]], fmt=pc
 def baseline_lines() -> list[str]:
     "Issue #8's third target: resnet_fa and what a fastai user writes today, timed in one run, compared by time to 70%."
     lines = []
-    for f in sorted(RESULTS.glob('speed-*.json')):
-        runs = {r['name']: r for r in json.loads(f.read_text())['runs']}
-        if not {'resnet_fa', 'fastai'} <= set(runs): continue
-        a, b = runs['resnet_fa'], runs['fastai']
+    for f in speed_files():
+        res = json.loads(f.read_text())
+        a, b = run_named(res, 'resnet_fa'), run_named(res, 'fastai')
+        if not (a and b): continue
         t_a, t_b = a['milestones'].get('0.70'), b['milestones'].get('0.70')
         sooner = f"; 70% after {minutes(t_a)} against {minutes(t_b)}, {t_b/t_a:.1f}x sooner" if t_a and t_b else ''
         lines.append(f"- {f.stem}: resnet_fa {pct(a['final_accuracy'])} in {minutes(a['wall_seconds'])}, the fastai baseline "
