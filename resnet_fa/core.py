@@ -6,15 +6,16 @@ Docs: https://resnet-fa.github.io/resnet_fa/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5087b8d2
 from __future__ import annotations
-import os, shutil, tarfile, tempfile
+import contextlib, hashlib, os, shutil, sys, tarfile, tempfile, time, zlib
 from pathlib import Path
-import numpy as np, torch
+import torch
 from fastai.torch_core import set_seed
 from fastai.data.external import untar_data
+from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
-__all__ = ['ResnetFaError', 'cache_dir', 'resolve_data', 'untar_local', 'sample_data', 'seed_everything', 'best_device',
-           'device_kind']
+__all__ = ['ResnetFaError', 'cache_dir', 'atomic_write', 'quiet_progress', 'progress_iter', 'resolve_data', 'untar_local',
+           'sample_data', 'seed_everything', 'best_device', 'device_kind']
 
 # %% ../nbs/00_core.ipynb #2d1ba2e2
 class ResnetFaError(Exception):
@@ -22,17 +23,77 @@ class ResnetFaError(Exception):
 
 # %% ../nbs/00_core.ipynb #2ba54145
 def cache_dir(*parts) -> Path:
-    "The resnet_fa cache folder (`$RESNET_FA_HOME` or `~/.cache/resnet_fa`), joined with `parts` and created."
+    "The resnet_fa cache folder (`$RESNET_FA_HOME` or `~/.cache/resnet_fa`) joined with `parts`, created."
     root = Path(os.environ.get('RESNET_FA_HOME') or Path.home()/'.cache'/'resnet_fa')
     path = root.joinpath(*map(str, parts)).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
+# %% ../nbs/00_core.ipynb #95493ee7
+def _fsync_dir(folder):
+    "Make a rename in `folder` durable (a no-op where directories cannot be opened, as on Windows)."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
+def atomic_write(path, # the file to write
+                 write # called with the open binary temporary file; writes the content
+                ) -> Path:
+    "Call `write(f)` on a temporary file beside `path`, flush it to disk, then rename it to `path` in one step."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.partial')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+    _fsync_dir(path.parent)
+    return path
+
+# %% ../nbs/00_core.ipynb #2f61a666
+_quiet = []
+
+@contextlib.contextmanager
+def quiet_progress(quiet:bool=True # silence `progress_iter` inside the `with` block
+                  ):
+    "Context manager: no progress output from resnet_fa inside it (with `quiet`)."
+    _quiet.append(quiet)
+    try: yield
+    finally: _quiet.pop()
+
+def _is_quiet() -> bool:
+    if _quiet: return _quiet[-1]
+    return os.environ.get('RESNET_FA_QUIET', '').lower() not in ('', '0', 'false', 'no')
+
+def _is_terminal() -> bool:
+    return IN_NOTEBOOK or any(getattr(s, 'isatty', lambda: False)() for s in (sys.stdout, sys.stderr))
+
+def progress_iter(items, # what to iterate over
+                  comment:str='', # what is being done, such as 'Unpacking cifar10.tgz'
+                  total:int|None=None, # number of items, when `items` has no `len`
+                  min_total:int=2000 # show nothing for fewer items than this
+                 ):
+    "Iterate over `items` with a progress bar in a notebook or terminal, one line of text elsewhere."
+    total = len(items) if total is None else total
+    if _is_quiet() or total < min_total: yield from items; return
+    if _is_terminal():
+        yield from progress_bar(items, total=total, comment=comment, leave=False); return
+    start = time.time()
+    print(f"{comment} ({total:,} items)...", end='', file=sys.stderr, flush=True)
+    yield from items
+    print(f" done in {time.time()-start:.0f} s", file=sys.stderr, flush=True)
+
 # %% ../nbs/00_core.ipynb #99f9639c
 _archive_exts = ('.tgz', '.tar.gz', '.tar')
 
-def resolve_data(source, url:str|None=None, flag:str='--data') -> Path:
-    "Folder of `source` (a folder, or an archive unpacked with `untar_local`); with a `url`, download it with `untar_data`."
+def resolve_data(source, # a folder, or a `.tgz`/`.tar` archive of one
+                 url:str|None=None, # with a URL, `source` is a dataset name downloaded with fastai's `untar_data`
+                 flag:str='--data' # the command-line flag named in the error message
+                ) -> Path:
+    "Folder of `source` (a folder, or an archive unpacked with `untar_local`), or the dataset at `url` downloaded."
     if url is None:
         path = Path(source).expanduser()
         if not path.exists(): raise ResnetFaError(f"No such folder: {path}")
@@ -42,27 +103,81 @@ def resolve_data(source, url:str|None=None, flag:str='--data') -> Path:
     try: return Path(untar_data(url))
     except Exception as e:
         raise ResnetFaError(f"Could not download the '{source}' dataset from {url} ({type(e).__name__}: {e}). "
-                            f"If you are offline, download it elsewhere, unpack it and pass the folder with {flag} PATH.") from e
+                            f"If you are offline, download it elsewhere, unpack it and pass the folder with "
+                            f"{flag} PATH.") from e
 
 # %% ../nbs/00_core.ipynb #9e580daa
-def untar_local(archive, dest=None) -> Path:
+def _archive_key(archive:Path) -> str:
+    "Short hash of `archive`'s resolved path, size and modification time."
+    st = archive.stat()
+    return hashlib.sha1(f'{archive.resolve()}\0{st.st_size}\0{st.st_mtime_ns}'.encode()).hexdigest()[:12]
+
+def _usable(m:tarfile.TarInfo) -> bool:
+    "A member that unpacks inside the destination: relative, no `..`, a plain file or folder."
+    parts = Path(m.name).parts
+    return bool(m.name.strip('./')) and not m.name.startswith('/') and '..' not in parts and (m.isfile() or m.isdir())
+
+def _remove_stale(dest:Path):
+    "Remove the `.unpacking-<pid>-*` folders whose process is gone (a run killed while unpacking)."
+    for d in dest.glob('.unpacking-*'):
+        try: pid = int(d.name.split('-')[1])
+        except (IndexError, ValueError): pid = None
+        if pid is not None and pid != os.getpid():
+            try: os.kill(pid, 0); continue    # still running: its unpacking is in progress
+            except ProcessLookupError: pass
+            except PermissionError: continue  # another user's live process
+        elif pid == os.getpid(): continue
+        shutil.rmtree(d, ignore_errors=True)
+
+def _max_bytes(archive:Path, max_bytes) -> int:
+    env = os.environ.get('RESNET_FA_MAX_UNPACKED')
+    if max_bytes is None and env: max_bytes = int(env)
+    return max_bytes if max_bytes is not None else max(256*2**20, 100*archive.stat().st_size)
+
+def _members(archive:Path) -> list:
+    try:
+        with tarfile.open(archive) as tf: return tf.getmembers()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise ResnetFaError(f"{archive} is not a readable .tgz/.tar archive ({type(e).__name__}: {e}).") from None
+
+def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
+                dest=None, # where to unpack (default: `cache_dir('data')`)
+                max_bytes:int|None=None # refuse archives that unpack to more bytes than this
+               ) -> Path:
     "Unpack a local `.tgz`/`.tar` `archive` into `dest` (default: the cache) once; return its top folder."
     archive = Path(archive).expanduser()
     if not archive.is_file(): raise ResnetFaError(f"No such archive: {archive}")
     dest = Path(dest) if dest else cache_dir('data')
-    with tarfile.open(archive) as tf: tops = {m.name.split('/')[0] for m in tf.getmembers() if m.name.strip('./')}
-    if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
-    target = dest/tops.pop()
-    if target.exists(): return target
     dest.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest, prefix='.unpacking-'))
+    _remove_stale(dest)
+    members = _members(archive)
+    usable = [m for m in members if _usable(m)]
+    if not usable:
+        raise ResnetFaError(f"{archive} has no member that can be unpacked inside a folder (all absolute or '..').")
+    tops = {Path(m.name).parts[0] for m in usable}
+    if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
+    top = tops.pop()
+    target = dest/f'{top}-{_archive_key(archive)}'
+    if (target/top).exists(): return target/top
+    size, cap = sum(m.size for m in members if m.isfile()), _max_bytes(archive, max_bytes)
+    if size > cap:
+        raise ResnetFaError(f"{archive} would unpack to {size/2**20:,.0f} MB, more than the limit of "
+                            f"{cap/2**20:,.0f} MB: unpack it yourself and pass the folder, or raise "
+                            f"$RESNET_FA_MAX_UNPACKED.")
+    tmp = Path(tempfile.mkdtemp(dir=dest, prefix=f'.unpacking-{os.getpid()}-'))
     try:
-        with tarfile.open(archive) as tf: tf.extractall(tmp, filter='data')
-        try: (tmp/target.name).rename(target)
+        with tarfile.open(archive) as tf:
+            tf.extractall(tmp, members=progress_iter(tf.getmembers(), f'Unpacking {archive.name}'), filter='data')
+        if not (tmp/top).is_dir(): raise ResnetFaError(f"{archive} has no top folder '{top}' with files in it.")
+        try: tmp.rename(target)
         except OSError:
-            if not target.exists(): raise  # another process won the race: its copy is complete
+            if not (target/top).exists(): raise  # another process won the race: its copy is complete
+    except tarfile.FilterError as e:
+        raise ResnetFaError(f"Refused to unpack {archive}: {e} ({type(e).__name__}).") from None
+    except (tarfile.TarError, EOFError, zlib.error) as e:
+        raise ResnetFaError(f"{archive} is damaged and could not be unpacked ({type(e).__name__}: {e}).") from None
     finally: shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return target/top
 
 # %% ../nbs/00_core.ipynb #39e4a3c2
 def _sample_data_dirs():
@@ -87,7 +202,8 @@ def best_device(cpu:bool=False) -> torch.device:
     "The fastest available device: CUDA, then MPS, then the CPU (or the CPU whenever `cpu`)."
     if cpu: return torch.device('cpu')
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+    mps = getattr(torch.backends, 'mps', None)
+    if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
 def device_kind(device=None) -> str:
