@@ -14,7 +14,7 @@ from fastai.data.external import untar_data
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
-__all__ = ['ResnetFaError', 'cache_dir', 'atomic_write', 'quiet_progress', 'progress_iter', 'resolve_data', 'untar_local',
+__all__ = ['ResnetFaError', 'cache_dir', 'atomic_write', 'no_progress', 'progress_iter', 'resolve_data', 'untar_local',
            'sample_data', 'seed_everything', 'best_device', 'device_kind']
 
 # %% ../nbs/00_core.ipynb #2d1ba2e2
@@ -57,7 +57,7 @@ def atomic_write(path, # the file to write
 _quiet = []
 
 @contextlib.contextmanager
-def quiet_progress(quiet:bool=True # silence `progress_iter` inside the `with` block
+def no_progress(quiet:bool=True # silence `progress_iter` inside the `with` block
                   ):
     "Context manager: no progress output from resnet_fa inside it (with `quiet`)."
     _quiet.append(quiet)

@@ -8,50 +8,55 @@ Docs: https://resnet-fa.github.io/resnet_fa/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #2cb2dd7b
 from __future__ import annotations
-import hashlib, math, os, random, re, shutil, tempfile, warnings
+import hashlib, io, math, os, random, re, shutil, tempfile, warnings
 from collections import defaultdict
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
-from PIL import Image
+from numpy import ndarray
+from torch import Tensor
+from PIL import Image, ImageOps
 from fastcore.all import L, store_attr, first
 from fastai.data.external import URLs
 from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
 from fastai.data.core import Datasets, DataLoaders, TfmdDL
 from fastai.data.transforms import (get_image_files, image_extensions, parent_label, RandomSplitter,
                                     IndexSplitter, Categorize, IntToFloatTensor, Normalize)
-from fastai.vision.core import PILImage, TensorImage, image2tensor
+from fastai.vision.core import PILImage, TensorImage, image2tensor, imagenet_stats
 from fastai.torch_core import TensorCategory
-from fastai.vision.augment import (RandTransform, Resize, CropPad, FlipItem, aug_transforms)
-from fastai.vision.utils import verify_image
-from fastai.vision.core import imagenet_stats
+from fastai.vision.augment import (RandTransform, Resize, CropPad, FlipItem, aug_transforms, RandomResizedCropGPU,
+                                   AffineCoordTfm)
 from fastai.vision.data import cifar_stats
 from fastai.callback.core import Callback
 from fasttransform import Transform
-from .core import ResnetFaError, cache_dir, resolve_data, sample_data
+from .core import ResnetFaError, cache_dir, resolve_data, atomic_write, progress_iter
 
 # %% auto #0
-__all__ = ['DATASETS', 'PAD_MODES', 'AUGMENTS', 'FAST_AUGMENTS', 'WNID_NAMES', 'dataset_stats', 'to_rgb', 'open_rgb',
-           'BadImageWarning', 'files_key', 'unreadable_images', 'image_files', 'make_bad_folder', 'SquareResize',
+__all__ = ['DATASETS', 'PAD_MODES', 'AUGMENTS', 'FAST_AUGMENTS', 'dataset_stats', 'to_rgb', 'open_rgb', 'centre_square',
+           'BadImageWarning', 'files_key', 'readable_image', 'unreadable_images', 'image_files', 'SquareResize',
            'RandomPadCrop', 'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations',
            'item_batch_tfms', 'BatchCutout', 'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize',
-           'image_block', 'image_tfms', 'holdout_idx', 'folder_idx', 'class_dls', 'folder_dls', 'digits_path',
-           'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
-           'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls',
-           'detect_family', 'get_dls']
+           'image_block', 'image_tfms', 'holdout_idx', 'folder_idx', 'check_classes', 'class_dls', 'folder_dls',
+           'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip',
+           'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species',
+           'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
-DATASETS = {
-    'digits':     dict(url=None,                  family='digits',   size=32,  layout='<label>/<n>.png, written from scikit-learn'),
-    'pets':       dict(url=URLs.PETS,             family='pets',     size=224, layout='images/<Breed_name>_<n>.jpg, annotations/'),
-    'cifar10':    dict(url=URLs.CIFAR,            family='cifar',    size=32,  layout='train/<class>/*, test/<class>/*, labels.txt'),
-    'cifar100':   dict(url=URLs.CIFAR_100,        family='cifar',    size=32,  layout='train/<class>/*, test/<class>/*'),
-    'imagenette': dict(url=URLs.IMAGENETTE_160,   family='imagenet', size=128, layout='train/<wnid>/*, val/<wnid>/* (160 px)'),
-    'imagewoof':  dict(url=URLs.IMAGEWOOF_160,    family='imagenet', size=128, layout='train/<wnid>/*, val/<wnid>/* (160 px)'),
+DATASETS = {  # layouts: digits <label>/<n>.png; pets images/<Breed_name>_<n>.jpg; cifar and imagenet train/<class>/*
+    'digits':     dict(url=None,                family='digits',   size=32),
+    'pets':       dict(url=URLs.PETS,           family='pets',     size=224),
+    'cifar10':    dict(url=URLs.CIFAR,          family='cifar',    size=32),
+    'cifar100':   dict(url=URLs.CIFAR_100,      family='cifar',    size=32),
+    'imagenette': dict(url=URLs.IMAGENETTE_160, family='imagenet', size=128),
+    'imagewoof':  dict(url=URLs.IMAGEWOOF_160,  family='imagenet', size=128),
 }
 
 # %% ../nbs/02_data.ipynb #71bfb12a
-def dataset_stats(source, n:int=1000, size:int|None=None, seed:int=42) -> tuple[list,list]:
-    "Per-channel (mean, std) in 0..1 of up to `n` seeded random images of `source` (a folder, a list of files or `DataLoaders`)."
+def dataset_stats(source, # a folder, a list of image files or `DataLoaders` (its training items)
+                  n:int=1000, # measure on up to this many images
+                  size:int|None=None, # centre square resized to this side first, if given
+                  seed:int=42 # which images are drawn
+                 ) -> tuple[list,list]:
+    "Per-channel (mean, std) in 0..1 of up to `n` seeded random images of `source`."
     if isinstance(source, DataLoaders): files = list(source.train.items)
     elif isinstance(source, (str, Path)): files = list(image_files(source))
     else: files = list(source)
@@ -59,39 +64,77 @@ def dataset_stats(source, n:int=1000, size:int|None=None, seed:int=42) -> tuple[
     tot, tot2, cnt = np.zeros(3), np.zeros(3), 0
     for f in files:
         im = open_rgb(f)
-        if size: im = _square(im, size)
+        if size: im = centre_square(im, size)
         a = np.asarray(im, dtype=np.float64).reshape(-1, 3)/255
         tot += a.sum(0); tot2 += (a**2).sum(0); cnt += len(a)
     mean = tot/cnt
     return mean.tolist(), np.sqrt(np.maximum(tot2/cnt - mean**2, 0)).tolist()
 
 # %% ../nbs/02_data.ipynb #9921c104
-def to_rgb(im:Image.Image) -> Image.Image:
+def to_rgb(im:Image.Image # an image of any mode
+          ) -> Image.Image:
     "`im` as an RGB image: transparency composited on white; palette, grey, 16-bit and CMYK converted."
     if im.mode == 'RGB': return im._new(im.im)
-    if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        rgba = im.convert('RGBA')
+    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
+        rgba = (im.convert('LA') if im.mode == 'La' else im).convert('RGBA')
         out = Image.new('RGB', im.size, (255, 255, 255))
         out.paste(rgba, mask=rgba.getchannel('A'))
         return out
     if im.mode.startswith('I;16') or im.mode == 'I':  # 16-bit scans: keep the top 8 bits
         return Image.fromarray((np.asarray(im, dtype=np.float32)/256).clip(0, 255).astype(np.uint8)).convert('RGB')
-    return im.convert('RGB')
+    if im.mode == 'F': return Image.fromarray(np.asarray(im).clip(0, 255).astype(np.uint8)).convert('RGB')
+    try: return im.convert('RGB')
+    except ValueError: return im.convert('RGBA').convert('RGB')  # modes PIL converts only through RGBA
 
-def open_rgb(fn) -> PILImage:
-    "fastai's `PILImage.create` (a path, array, tensor, bytes or PIL image) with `to_rgb` for any mode."
-    if isinstance(fn, (str, Path)):
-        with Image.open(fn) as im:
-            im.load()
-            return PILImage(to_rgb(im))
-    return PILImage(to_rgb(fn if isinstance(fn, Image.Image) else PILImage.create(fn)))
+def _name(fn) -> str:
+    return str(getattr(fn, 'name', fn)) if not isinstance(fn, (bytes, bytearray)) else f'<{len(fn)} bytes>'
 
-def _square(im, size:int):
-    "Centre square of `im` resized to `size`x`size` (`im` itself when it already is)."
+def _decode(fn, max_pixels:int|None) -> Image.Image:
+    "Open, orient and load `fn` (a path, bytes or file object) as a PIL image."
+    src = io.BytesIO(fn) if isinstance(fn, (bytes, bytearray)) else fn
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # the pixel limit is checked below
+        im = Image.open(src)
+    with im:
+        if max_pixels is not None and im.width*im.height > max_pixels:
+            im.draft('RGB', (1024, 1024))  # JPEGs decode at a reduced scale; other formats are refused
+            if im.width*im.height > max_pixels:
+                raise ResnetFaError(f"{_name(fn)} is {im.width} x {im.height} pixels, more than the limit of "
+                                    f"{max_pixels/1e6:.0f} megapixels: use a smaller image.")
+        im.load()
+        ImageOps.exif_transpose(im, in_place=True)
+        return to_rgb(im)
+
+def open_rgb(fn:Path|str|bytes|Tensor|ndarray|Image.Image|io.IOBase, # an image file, its bytes, an array or an image
+             max_pixels:int|None=None # refuse (or, for JPEGs, decode at a reduced scale) images with more pixels
+            ) -> PILImage:
+    "The one image decoder of resnet_fa: `fn` as an RGB `PILImage`, upright, with `to_rgb` for any mode."
+    try:
+        if isinstance(fn, Image.Image): return PILImage(to_rgb(ImageOps.exif_transpose(fn)))
+        if isinstance(fn, (Tensor, ndarray)): return PILImage(to_rgb(PILImage.create(fn)))  # arrays as in fastai
+        return PILImage(_decode(fn, max_pixels))
+    except ResnetFaError: raise
+    except FileNotFoundError: raise ResnetFaError(f"No such image file: {fn}") from None
+    except IsADirectoryError: raise ResnetFaError(f"Expected an image file, got a folder: {fn}") from None
+    except Image.DecompressionBombError:
+        raise ResnetFaError(f"{_name(fn)} has too many pixels to open safely (PIL refuses it as a possible "
+                            f"decompression bomb).") from None
+    except (OSError, ValueError, SyntaxError, TypeError, EOFError, Image.UnidentifiedImageError) as e:
+        raise ResnetFaError(f"{_name(fn)} could not be decoded as an image ({type(e).__name__}: {e}).") from None
+
+def _centre_box(w, h, crop:float=1.) -> tuple:
+    "Box of the centre square of side `crop` times the shorter side of a `w` x `h` image."
+    s = min(w, h)*crop
+    return ((w-s)/2, (h-s)/2, (w+s)/2, (h+s)/2)
+
+def centre_square(im:Image.Image, # the image to crop
+                  size:int, # side of the result
+                  crop:float=1. # fraction of the centre square kept (1: the whole centre square)
+                 ) -> Image.Image:
+    "The centre square of `im` (its central `crop` fraction) resized to `size` x `size`; `im` when it already is."
     w, h = im.size
-    if (w, h) == (size, size): return im
-    s = min(w, h)
-    return im.resize((size, size), Image.BILINEAR, box=((w-s)/2, (h-s)/2, (w+s)/2, (h+s)/2))
+    if (w, h) == (size, size) and crop == 1: return im
+    return im.resize((size, size), Image.BILINEAR, box=_centre_box(w, h, crop))
 
 # %% ../nbs/02_data.ipynb #c3087894
 class BadImageWarning(UserWarning):
@@ -102,7 +145,7 @@ def _show(paths, n=10):
     return ', '.join(paths[:n]) + (f' (and {len(paths)-n} more)' if len(paths) > n else '')
 
 def _class_folders(path, folders):
-    "Subfolders of `path` (or of its `folders`) that should hold images: not hidden, not fastai's `models` output."
+    "Subfolders of `path` (or of its `folders`) that should hold images: not hidden, not fastai's `models` folder."
     roots = [path/f for f in folders] if folders else [path]
     return [d for r in roots if r.is_dir() for d in sorted(r.iterdir())
             if d.is_dir() and not d.name.startswith('.') and d.name != 'models']
@@ -114,23 +157,37 @@ def files_key(files, *extra) -> str:
         st = os.stat(f); h.update(f'{f}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:20]
 
+def readable_image(fn) -> bool:
+    "Whether `open_rgb` decodes `fn` (JPEGs checked at a reduced scale, which finds the same damage faster)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(fn) as im:
+                im.draft('RGB', (64, 64)); im.load(); to_rgb(im)
+        return True
+    except Exception: return False
+
 def unreadable_images(files) -> list[Path]:
-    "The `files` fastai's `verify_image` cannot decode; the answer is cached, keyed by `files_key`."
-    key = files_key(files, 'verify')
+    "The `files` `open_rgb` cannot decode; the answer is cached, keyed by `files_key`."
+    key = files_key(files, 'open_rgb')
     cached = cache_dir('checked')/f'{key}.txt'
     if cached.exists(): return [Path(o) for o in cached.read_text().splitlines()]
-    bad = [Path(f) for f in files if not verify_image(f)]
-    tmp = cached.with_name(f'.{key}.{os.getpid()}'); tmp.write_text('\n'.join(map(str, bad))); tmp.rename(cached)
+    bad = [Path(f) for f in progress_iter(files, 'Checking images') if not readable_image(f)]
+    atomic_write(cached, lambda f: f.write('\n'.join(map(str, bad)).encode()))
     return bad
 
-def image_files(path, folders=None, check:bool=True) -> L:
+def image_files(path, # a folder of images, usually one subfolder per class
+                folders=None, # only these subfolders of `path` (such as `['train', 'val']`)
+                check:bool=True # decode each image once (cached) and skip those that fail
+               ) -> L:
     "Sorted image files under `path` (only in `folders`, if given); unreadable ones are reported once and skipped."
     path = Path(path).expanduser()
     if not path.is_dir(): raise ResnetFaError(f"No such folder: {path}")
     files = L(sorted(get_image_files(path, folders=folders)))
     others = [p for d in _class_folders(path, folders) for p in d.rglob('*')
               if p.is_file() and not p.name.startswith('.') and p.suffix.lower() not in image_extensions]
-    if others: warnings.warn(f"Ignored {len(others)} non-image file(s) in class folders: {_show(others, 3)}", BadImageWarning)
+    if others:
+        warnings.warn(f"Ignored {len(others)} non-image file(s) in class folders: {_show(others, 3)}", BadImageWarning)
     dirs = _class_folders(path, folders)
     used = {f.parts[:n] for n in {len(d.parts) for d in dirs} for f in files}
     empty = [d for d in dirs if d.parts not in used]
@@ -142,28 +199,9 @@ def image_files(path, folders=None, check:bool=True) -> L:
             bad = set(bad); files = files.filter(lambda f: f not in bad)
     if not files:
         where = f"{path} (folders {', '.join(folders)})" if folders else str(path)
-        raise ResnetFaError(f"No usable images found in {where}: expected image files in one subfolder per class.")
+        raise ResnetFaError(f"No usable images found in {where}: expected image files in one subfolder per "
+                            "class.")
     return files
-
-# %% ../nbs/02_data.ipynb #4eed18bb
-def make_bad_folder(path) -> Path:
-    "Write a small class folder with one of each kind of bad input into `path` (for tests and demos)."
-    path = Path(path); rng = np.random.default_rng(0)
-    for c in ['cat', 'dog']:
-        (path/c).mkdir(parents=True, exist_ok=True)
-        for i in range(8): Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path/c/f'{i}.jpg')
-    good = (path/'cat'/'0.jpg').read_bytes()
-    (path/'cat'/'truncated.jpg').write_bytes(good[:len(good)//2])
-    (path/'cat'/'zero.jpg').write_bytes(b'')
-    (path/'cat'/'notes.jpg').write_text('not an image')
-    Image.new('CMYK', (40, 30), (0, 200, 0, 0)).save(path/'cat'/'cmyk.jpg')
-    Image.new('RGBA', (30, 40), (0, 0, 255, 128)).save(path/'dog'/'rgba.png')
-    Image.new('P', (30, 30), 3).save(path/'dog'/'palette.png')
-    Image.new('L', (50, 30), 100).save(path/'dog'/'grey.png')
-    (path/'dog'/'labels.mat').write_bytes(b'MATLAB 5.0 MAT-file')
-    (path/'dog'/'readme.txt').write_text('hello')
-    (path/'fox').mkdir(exist_ok=True)  # an empty class folder
-    return path
 
 # %% ../nbs/02_data.ipynb #99f458b1
 PAD_MODES = ('constant', 'reflect')
@@ -174,10 +212,11 @@ class SquareResize(Transform):
     "Centre square resized to `size` (nothing done to images already `size`x`size`), on every split."
     order = 1
     def __init__(self, size:int): store_attr()
-    def encodes(self, x:Image.Image): return _square(x, self.size)
+    def encodes(self, x:Image.Image): return centre_square(x, self.size)
 
 class RandomPadCrop(RandTransform):
-    "Pad by `pad` pixels (zeros, or the border mirrored with `mode='reflect'`), crop back to the same size at a random offset and, with `flip`, flip at random (training only)."
+    "Pad by `pad` pixels (zeros, or the mirrored border with `mode='reflect'`), crop back at a random offset and,\
+with `flip`, flip at random (training only)."
     split_idx, order = 0, 2
     def __init__(self, pad:int=4, flip:bool=False, mode:str='constant', **kwargs):
         store_attr('pad,flip,mode'); super().__init__(**kwargs)
@@ -190,23 +229,24 @@ class RandomPadCrop(RandTransform):
         w, h = x.size
         if self.mode == 'reflect':
             p, a = self.pad, np.asarray(x)
-            a = np.pad(a, ((p, p), (p, p)) + ((0, 0),)*(a.ndim-2), mode='reflect')[p+self.dy:p+self.dy+h, p+self.dx:p+self.dx+w]
+            a = np.pad(a, ((p, p), (p, p)) + ((0, 0),)*(a.ndim-2), mode='reflect')
+            a = a[p+self.dy:p+self.dy+h, p+self.dx:p+self.dx+w]
             x = Image.fromarray(np.ascontiguousarray(a))
         else: x = x.crop((self.dx, self.dy, self.dx+w, self.dy+h))   # PIL fills what lies outside the image with zeros
         return x.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flipped else x
 
 # %% ../nbs/02_data.ipynb #8c1034f5
 class RandomScaleCrop(RandTransform):
-    "Random scale augmentation ('rrc' or the paper's 'shorter' side in [256,480]) to `size` and optional `flip`; centre crop on validation."
+    "Random scale augmentation ('rrc', or the paper's 'shorter' side in [256,480]) to `size` with an optional `flip`;\
+the centre crop on validation."
     split_idx, order = None, 1
     def __init__(self, size:int, mode:str='rrc', min_scale:float=0.35, ratio=(3/4, 4/3), crop_pct:float=0.875,
                  flip:bool=False, **kwargs):
-        if mode not in ('rrc', 'shorter', 'centre'): raise ResnetFaError(f"Unknown scale mode '{mode}': use 'rrc', 'shorter' or 'centre'.")
+        if mode not in ('rrc', 'shorter', 'centre'):
+            raise ResnetFaError(f"Unknown scale mode '{mode}': use 'rrc', 'shorter' or 'centre'.")
         store_attr('size,mode,min_scale,ratio,crop_pct,flip'); super().__init__(**kwargs)
 
-    def _centre(self, w, h):
-        side = min(w, h)*self.crop_pct
-        return ((w-side)/2, (h-side)/2, (w+side)/2, (h+side)/2)
+    def _centre(self, w, h): return _centre_box(w, h, self.crop_pct)
 
     def _rrc(self, w, h):
         for _ in range(10):
@@ -226,7 +266,9 @@ class RandomScaleCrop(RandTransform):
     def before_call(self, b, split_idx):
         w, h = (b[0] if isinstance(b, tuple) else b).size
         if split_idx or self.mode == 'centre': self.box, self.flipped = self._centre(w, h), False
-        else: self.box, self.flipped = (self._rrc if self.mode == 'rrc' else self._shorter)(w, h), self.flip and random.random() < 0.5
+        else:
+            self.box = (self._rrc if self.mode == 'rrc' else self._shorter)(w, h)
+            self.flipped = self.flip and random.random() < 0.5
 
     def encodes(self, x:Image.Image):
         x = x.resize((self.size, self.size), Image.BILINEAR, box=self.box)
@@ -240,7 +282,8 @@ class TorchvisionAugment(Transform):
     split_idx, order = 0, 3
     def __init__(self, policy:str='trivialaugment', **kwargs):
         import torchvision.transforms as T
-        if policy not in _policies: raise ResnetFaError(f"Unknown policy '{policy}': use one of {', '.join(_policies)}.")
+        if policy not in _policies:
+            raise ResnetFaError(f"Unknown policy '{policy}': use one of {', '.join(_policies)}.")
         self.policy, self.tfm = policy, getattr(T, _policies[policy])(**kwargs)
         super().__init__()
     def encodes(self, x:Image.Image): return self.tfm(x)
@@ -259,13 +302,15 @@ def pets_albumentations(size:int=224):
     return A.Compose([
         A.RandomCrop(size, size),
         A.Affine(translate_percent=(-0.06, 0.06), scale=(0.9, 1.1), rotate=(-15, 15), p=0.75),
-        A.CoarseDropout(num_holes_range=(1, 6), hole_height_range=(0.05, 0.15), hole_width_range=(0.05, 0.15), fill=0, p=0.5)])
+        A.CoarseDropout(num_holes_range=(1, 6), hole_height_range=(0.05, 0.15), hole_width_range=(0.05, 0.15),
+                        fill=0, p=0.5)])
 
 # %% ../nbs/02_data.ipynb #bf8f8bb9
-AUGMENTS = ('none', 'light', 'standard', 'shift', 'paper', 'cutout', 'autoaugment', 'randaugment', 'trivialaugment', 'presize', 'albumentations')
+AUGMENTS = ('none', 'light', 'standard', 'shift', 'paper', 'cutout', 'autoaugment', 'randaugment', 'trivialaugment',
+            'presize', 'albumentations')
 
 def _pad(augment:str, size:int) -> int:
-    "Padding of the pad-and-crop of small images: 4 px at 32 ('standard'), 2 px for 'shift' (airbench's lighter translation)."
+    "Padding of the pad-and-crop of small images: 4 px at 32 ('standard'), 2 px for 'shift' (airbench's lighter one)."
     return max(1, size//(16 if augment == 'shift' else 8))
 
 def _pad_mode(augment:str) -> str:
@@ -277,11 +322,14 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
     if augment not in AUGMENTS: raise ResnetFaError(f"Unknown augment '{augment}': use one of {', '.join(AUGMENTS)}.")
     if augment == 'presize': return [Resize(int(size*460/224))], aug_transforms(size=size, min_scale=0.75)
     if augment == 'albumentations':
-        return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3), FlipItem(0.5)], []
+        return [Resize(int(size*1.15)), AlbumentationsTransform(pets_albumentations(size)), CropPad(size, order=3),
+                FlipItem(0.5)], []
     do_flip = augment not in ('none', 'light')
     policy = [TorchvisionAugment(augment)] if augment in _policies else []
     batch = [BatchCutout(size//4)] if augment == 'cutout' else []
-    if small: return [SquareResize(size)] + ([] if augment == 'none' else [RandomPadCrop(_pad(augment, size), do_flip, _pad_mode(augment))]) + policy, batch
+    if small:
+        crop = [] if augment == 'none' else [RandomPadCrop(_pad(augment, size), do_flip, _pad_mode(augment))]
+        return [SquareResize(size)] + crop + policy, batch
     if augment == 'none': scale = RandomScaleCrop(size, 'centre')
     elif augment in ('light', 'shift'): scale = RandomScaleCrop(size, min_scale=0.6, flip=do_flip)
     else: scale = RandomScaleCrop(size, 'shorter' if augment == 'paper' else 'rrc', flip=do_flip)
@@ -289,7 +337,7 @@ def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
 
 # %% ../nbs/02_data.ipynb #d708acd9
 class BatchCutout(Transform):
-    "Cut one `size` x `size` square, wholly inside the image, out of each normalised training image (set to 0, the mean)."
+    "Cut one `size` x `size` square, wholly inside the image, out of each normalised training image (0: the mean)."
     split_idx, order = 0, 100  # after Normalize (order 99): zero is the dataset's mean colour
     def __init__(self, size:int=8): store_attr()
     def encodes(self, x:TensorImage):
@@ -306,7 +354,8 @@ FAST_AUGMENTS = ('none', 'light', 'standard', 'shift', 'paper', 'cutout')
 def fast_augment(augment:str, size:int) -> dict:
     "Padding, flip and cutout of the fast path's batch augmentation for the `augment` recipe at `size`."
     if augment not in FAST_AUGMENTS:
-        raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; use fast=False for '{augment}'.")
+        raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; "
+                            f"use fast=False for '{augment}'.")
     return dict(pad=0 if augment == 'none' else _pad(augment, size), flip=augment not in ('none', 'light'),
                 cutout=size//4 if augment == 'cutout' else 0, pad_mode=_pad_mode(augment))
 
@@ -316,7 +365,7 @@ def set_size(dls, size:int):
     for dl in dls.loaders:
         for t in [*image_tfms(dl), *dl.after_batch.fs]:
             if isinstance(t, (RandomScaleCrop, SquareResize)): t.size = size
-            elif isinstance(t, (Resize, CropPad)) or type(t).__name__ in ('RandomResizedCropGPU', 'AffineCoordTfm'):
+            elif isinstance(t, (Resize, CropPad, RandomResizedCropGPU, AffineCoordTfm)):
                 if hasattr(t, 'size') and t.size is not None: t.size = (size, size)
     return dls
 
@@ -329,8 +378,9 @@ class ProgressiveResize(Callback):
 
 # %% ../nbs/02_data.ipynb #a338f1bf
 class FastNormalize(Normalize):
-    "fastai's `Normalize` on plain tensors; `uint8` batches go straight to normalised floats (no `IntToFloatTensor` needed)."
-    def _stats(self, x): return self.mean.as_subclass(torch.Tensor).to(x.device), self.std.as_subclass(torch.Tensor).to(x.device)
+    "fastai's `Normalize` on plain tensors; `uint8` batches go straight to normalised floats (no `IntToFloatTensor`)."
+    def _stats(self, x):
+        return self.mean.as_subclass(torch.Tensor).to(x.device), self.std.as_subclass(torch.Tensor).to(x.device)
     def encodes(self, x:TensorImage):
         t, (m, s) = x.as_subclass(torch.Tensor), self._stats(x)
         if not t.is_floating_point(): return TensorImage(t.float().sub_(m*255).div_(s*255))
@@ -340,7 +390,7 @@ class FastNormalize(Normalize):
         return TensorImage((x.as_subclass(torch.Tensor)*s + m).clamp(0, 1))
 
 def image_block(item_tfms=(), float_batches:bool=False):
-    "fastai's `ImageBlock` opening images with `open_rgb` then applying `item_tfms` to the image alone; `IntToFloatTensor` only if needed."
+    "fastai's `ImageBlock` opening with `open_rgb`, then `item_tfms` on the image alone; `IntToFloatTensor` if needed."
     return TransformBlock(type_tfms=[open_rgb, *item_tfms], batch_tfms=[IntToFloatTensor] if float_batches else [])
 
 def image_tfms(dl) -> list:
@@ -360,6 +410,7 @@ def folder_idx(files, path, name:str) -> list[int]:
     return [i for i, f in enumerate(files) if Path(f).relative_to(path).parts[0] == name]
 
 def _splitter(files, valid, seed, path=None, label_func=parent_label):
+    if callable(valid): return valid  # a fastai splitter
     if isinstance(valid, float): return RandomSplitter(valid, seed=seed)
     if valid == 'holdout': return IndexSplitter(holdout_idx(files, label_func=label_func))
     idx = folder_idx(files, path, valid)
@@ -368,9 +419,30 @@ def _splitter(files, valid, seed, path=None, label_func=parent_label):
 
 def _workers(num_workers): return min(4, os.cpu_count() or 1) if num_workers is None else num_workers
 
-def class_dls(files, path, item_tfms, batch_tfms, stats, valid=0.2, seed:int=42, label_func=parent_label,
-              bs:int=64, num_workers:int|None=None, device=None, **kwargs) -> DataLoaders:
+def check_classes(files, label_func=parent_label, where=None) -> set:
+    "The labels of `files`; a `ResnetFaError` when there are fewer than two (a classifier would learn nothing)."
+    labels = {label_func(f) for f in files}
+    if len(labels) < 2:
+        raise ResnetFaError(f"Found only {len(labels)} class ({', '.join(map(str, labels))}) in "
+                            f"{where or 'the images'}: a classifier needs images of at least two classes, one "
+                            "subfolder per class.")
+    return labels
+
+def class_dls(files, # the image files
+              path, # the dataset's folder (`dls.path`)
+              item_tfms, # item transforms applied after `open_rgb`
+              batch_tfms, # batch transforms, before normalisation
+              stats, # (mean, std) of the normalisation
+              valid=0.2, # a fraction, a top folder name ('test', 'val'), 'holdout' or a fastai splitter
+              seed:int=42, # seed of a random split
+              label_func=parent_label, # file -> class name (a `str`, as `Categorize` expects)
+              bs:int=64, # batch size
+              num_workers:int|None=None, # loader processes (default: up to 4)
+              device=None, # where batches go (default: fastai's default device)
+              **kwargs # passed to `DataBlock.dataloaders`
+             ) -> DataLoaders:
     "DataLoaders of RGB images of `files` labelled by `label_func`, split by `valid`, with the given transforms."
+    check_classes(files, label_func, path)
     dblock = DataBlock(blocks=(image_block(item_tfms, bool(batch_tfms)), CategoryBlock), get_y=label_func,
                        splitter=_splitter(files, valid, seed, path, label_func),
                        batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
@@ -378,7 +450,8 @@ def class_dls(files, path, item_tfms, batch_tfms, stats, valid=0.2, seed:int=42,
 
 # %% ../nbs/02_data.ipynb #efcb8f91
 def folder_dls(path, size:int=224, bs:int=64, valid:float|str=0.2, seed:int=42, augment:str='standard',
-               small:bool|None=None, stats=None, num_workers:int|None=None, fast:bool=False, device=None, **kwargs) -> DataLoaders:
+               small:bool|None=None, stats=None, num_workers:int|None=None, fast:bool=False, device=None,
+               **kwargs) -> DataLoaders:
     "DataLoaders for `path/<class>/*` images: a seeded `valid` split (or a top folder name), `augment` at `size`."
     path = resolve_data(path)
     files = image_files(path)
@@ -412,9 +485,10 @@ def digits_path() -> Path:
 def cifar_dls(path=None, size:int=32, bs:int=128, valid:str|float|None=None, seed:int=42, fast:bool=False,
               augment:str='standard', name:str='cifar10', stats=cifar_stats, num_workers:int|None=None,
               device=None, **kwargs) -> DataLoaders:
-    "CIFAR-10/100 DataLoaders: validation on `test` (default when present), the 'holdout' of `train`, or a random fraction."
+    "CIFAR-10/100 DataLoaders: validation on `test` (default when present), the 'holdout' of `train`, or a fraction."
     path = resolve_data(name, DATASETS[name]['url']) if path is None else resolve_data(path)
-    if not (path/'train').is_dir(): raise ResnetFaError(f"Expected a 'train' folder in {path} (CIFAR layout: train/<class>/*, test/<class>/*).")
+    if not (path/'train').is_dir():
+        raise ResnetFaError(f"Expected a 'train' folder in {path} (CIFAR layout: train/<class>/*, test/<class>/*).")
     if valid is None: valid = 'test' if (path/'test').is_dir() else 'holdout'
     folders = ['train', 'test'] if valid == 'test' else ['train']
     files = image_files(path, folders=folders)
@@ -453,14 +527,15 @@ class ImageCache:
         npy = cache_dir('tensors')/f'{key}.npy'
         if not npy.exists():
             cls.prune()
-            arr = np.stack([np.asarray(_square(open_rgb(f), size)).transpose(2, 0, 1) for f in files])
-            tmp = npy.with_name(f'.{key}.{os.getpid()}.npy')
-            np.save(tmp, arr); npy.with_suffix('.txt').write_text('\n'.join(files)); tmp.rename(npy)
+            arr = np.stack([np.asarray(centre_square(open_rgb(f), size)).transpose(2, 0, 1)
+                            for f in progress_iter(files, f'Decoding {len(files):,} images to a {size} px cache')])
+            atomic_write(npy.with_suffix('.txt'), lambda o: o.write('\n'.join(files).encode()))
+            atomic_write(npy, lambda o: np.save(o, arr))  # written last: its presence means the cache is complete
         return cls.load(key)
 
     @staticmethod
     def prune():
-        "Delete the caches of images that are gone (such as a temporary subset), so the cache folder does not grow forever."
+        "Delete the caches of images that are gone (such as a temporary subset): the cache folder stops growing."
         for txt in cache_dir('tensors').glob('*.txt'):
             with open(txt) as f: first = f.readline().strip()
             if first and not Path(first).exists():
@@ -477,30 +552,33 @@ class ImageCache:
         return _image_caches[key]
 
 class CachedImage(Transform):
-    "Path -> `uint8` `TensorImage` at `size`: from the `ImageCache` `key` when the file is in it, else opened from disk."
+    "Image -> `uint8` `TensorImage` at `size`: from the `ImageCache` `key` for a file in it, else with `open_rgb`."
+    input_types = (Path, str, bytes, Tensor, ndarray, Image.Image, io.IOBase)  # what `open_rgb` takes: for `predict`
     def __init__(self, key:str, size:int): store_attr()
     @property
     def cache(self): return ImageCache.load(self.key)
-    def encodes(self, fn:Path|str):
-        cache = self.cache
+    def encodes(self, fn:Path|str|bytes|Tensor|ndarray|Image.Image|io.IOBase):
+        cache = self.cache if isinstance(fn, (Path, str)) else None
         i = cache.row.get(str(fn)) if cache is not None else None
         if i is not None: return TensorImage(cache.images[i])
-        return TensorImage(image2tensor(_square(open_rgb(fn), self.size)))
+        return TensorImage(image2tensor(centre_square(open_rgb(fn), self.size)))
 
 # %% ../nbs/02_data.ipynb #ad051dbb
 def _mirror(i:torch.Tensor, n:int) -> torch.Tensor:
-    "Indices `i` (at most `n-1` outside `[0, n)`) reflected back into it about the first and last pixel, as `F.pad(mode='reflect')`."
+    "Indices `i` (at most `n-1` outside `[0, n)`) reflected back into it, as `F.pad(mode='reflect')` does."
     return (n-1) - ((n-1) - i.abs()).abs()
 
 class BatchPadCropFlip(Transform):
-    "Pad a batch by `pad` (zeros, or the border mirrored with `mode='reflect'`), crop each image back at a random offset and flip it left-right at random (training only)."
+    "Pad a batch by `pad` (zeros, or the mirrored border with `mode='reflect'`), crop each image back at a random\
+offset and flip it left-right at random (training only)."
     split_idx, order = 0, 5  # on uint8 pixels, before normalisation: four times less memory to move
     def __init__(self, pad:int=4, flip:bool=True, mode:str='constant'): _check_pad_mode(mode); store_attr()
     def encodes(self, x:TensorImage):
         if not (self.pad or self.flip): return x
         x = x.as_subclass(torch.Tensor)  # plain tensor ops: fastai's type bookkeeping would double the time
         n, c, h, w = x.shape; p, dev = self.pad, x.device
-        # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]), or (i+dy[k], w-1-j+dx[k]) when flipped, of the padded image:
+        # pixel (i,j) of image k comes from (i+dy[k], j+dx[k]), or (i+dy[k], w-1-j+dx[k]) when flipped, of the padded
+        # image:
         # one gather on the flattened images does the crop and the flip
         dy, dx = torch.randint(0, 2*p+1, (2, n, 1, 1), device=dev)
         j = torch.arange(w, device=dev)
@@ -513,7 +591,7 @@ class BatchPadCropFlip(Transform):
 
 # %% ../nbs/02_data.ipynb #a49a62a7
 def _labels(tl) -> torch.Tensor:
-    "Category codes of all the items of the `TfmdLists` `tl` (calling the label function directly when it can: 20x faster)."
+    "Category codes of all the items of the `TfmdLists` `tl` (calling the label function directly when it can)."
     *pre, cat = tl.tfms.fs
     if not isinstance(cat, Categorize): return torch.stack([tl[i] for i in range(len(tl))])
     def label(o):
@@ -544,62 +622,102 @@ class TensorImageDL(TfmdDL):
             idx = torch.as_tensor(list(idx))
             yield TensorImage(images[rows[idx]]), TensorCategory(labels[idx])
 
-def tensor_dls(files, valid_idx, size:int=32, bs:int=128, label_func=parent_label, vocab=None, pad:int=4,
-               flip:bool=True, cutout:int=0, pad_mode:str='constant', stats=cifar_stats, path='.', device=None, **kwargs) -> DataLoaders:
+def tensor_dls(files, # the image files
+               valid_idx, # indices of the validation files
+               size:int=32, # side of the cached (centre-square) images
+               bs:int=128, # batch size
+               label_func=parent_label, # file -> class name
+               vocab=None, # the classes, in order (default: sorted labels)
+               pad:int=4, # padding of the random pad-and-crop (0: none)
+               flip:bool=True, # random horizontal flips
+               cutout:int=0, # side of the Cutout square (0: none)
+               pad_mode:str='constant', # 'constant' (zeros) or 'reflect'
+               stats=cifar_stats, # (mean, std) of the normalisation
+               path='.', # the dataset's folder (`dls.path`)
+               device=None, # where batches go
+               **kwargs # passed to `Datasets.dataloaders`
+              ) -> DataLoaders:
     "Fast DataLoaders of small images: `files` decoded once to a cached tensor, augmented per batch on `device`."
+    check_classes(files, label_func, path)
     cache = ImageCache.build(files, size)
     valid = set(valid_idx); train_idx = [i for i in range(len(files)) if i not in valid]
-    dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]], splits=(train_idx, list(valid_idx)))
-    after_batch = [BatchPadCropFlip(pad, flip, pad_mode), FastNormalize.from_stats(*stats)] + ([BatchCutout(cutout)] if cutout else [])
+    dsets = Datasets(list(files), tfms=[[CachedImage(cache.key, size)], [label_func, Categorize(vocab)]],
+                     splits=(train_idx, list(valid_idx)))
+    after_batch = [BatchPadCropFlip(pad, flip, pad_mode), FastNormalize.from_stats(*stats)]
+    after_batch += [BatchCutout(cutout)] if cutout else []
     return dsets.dataloaders(bs=bs, dl_type=TensorImageDL, after_batch=after_batch, path=path, device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #e0506e29
-WNID_NAMES = {
-    'n01440764': 'tench', 'n02102040': 'English springer', 'n02979186': 'cassette player', 'n03000684': 'chain saw',
-    'n03028079': 'church', 'n03394916': 'French horn', 'n03417042': 'garbage truck', 'n03425413': 'gas pump',
-    'n03445777': 'golf ball', 'n03888605': 'parachute',  # Imagenette
-    'n02086240': 'Shih-Tzu', 'n02087394': 'Rhodesian ridgeback', 'n02088364': 'beagle', 'n02089973': 'English foxhound',
-    'n02093754': 'Border terrier', 'n02096294': 'Australian terrier', 'n02099601': 'golden retriever',
-    'n02105641': 'Old English sheepdog', 'n02111889': 'Samoyed', 'n02115641': 'dingo'}  # Imagewoof
-
 class WnidLabeller:
     "Label of a file: its folder's WordNet id mapped to a readable name in `names` (the id itself when unknown)."
     def __init__(self, names:dict): self.names = names
-    def __call__(self, fn): return self.names.get(Path(fn).parent.name, Path(fn).parent.name)
+    def __call__(self, fn:Path|str) -> str: return self.names.get(Path(fn).parent.name, Path(fn).parent.name)
 
-def wnid_names(path) -> dict:
-    "WordNet id -> first readable name: the built-in Imagenette/Imagewoof ones updated from a mapping file in or beside `path`."
-    names = dict(WNID_NAMES); path = Path(path)
+def _timm_names(wnids) -> dict:
+    "First name of each WordNet id in `wnids` that timm's ImageNet-1k or -21k synsets know."
+    from timm.data import ImageNetInfo
+    names, todo = {}, set(wnids)
+    for subset in ('imagenet-1k', 'imagenet-21k'):
+        if not todo: break
+        info = ImageNetInfo(subset)
+        known = todo & set(info.label_names())
+        names.update({w: info.label_name_to_description(w).split(',')[0].strip() for w in known})
+        todo -= known
+    return names
+
+def wnid_names(path, # the dataset folder (a mapping file in it or beside it takes precedence)
+               wnids=None # the WordNet ids to name (default: the class folders of `path/train`)
+              ) -> dict:
+    "WordNet id -> readable class name, from timm's ImageNet synsets or a mapping file in or beside `path`."
+    path = Path(path)
+    if wnids is None: wnids = [d.name for d in _class_folders(path, ['train'])]
+    wnids = sorted(set(wnids))
+    names = _timm_names(w for w in wnids if re.fullmatch(r'n\d{8}', w))
     for d in (path, path.parent):
         for fn in ('LOC_synset_mapping.txt', 'synset_words.txt', 'words.txt'):
             if (d/fn).is_file():
                 for line in (d/fn).read_text().splitlines():
                     wnid, _, name = line.strip().replace('\t', ' ').partition(' ')
-                    if wnid and name: names[wnid] = name.split(',')[0].strip()
+                    if wnid in wnids and name: names[wnid] = name.split(',')[0].strip()
+    seen = defaultdict(list)
+    for w in wnids: seen[names.get(w, w)].append(w)
+    for name, ws in seen.items():
+        if len(ws) > 1: names.update({w: f'{name} ({w})' for w in ws})  # two synsets, one first name
     return names
 
-def imagenet_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed:int=42, augment:str='standard',
-                 names:bool=True, name:str='imagenette', stats=imagenet_stats, num_workers:int|None=None, device=None,
-                 **kwargs) -> DataLoaders:
-    "ImageNet-style DataLoaders (`path`, or the dataset `name` downloaded): scale augmentation to `size`, centre-crop evaluation."
+def imagenet_dls(path=None, # an ImageNet-style folder or archive (default: the dataset `name`, downloaded)
+                 size:int=224, # side of the images
+                 bs:int=64, # batch size
+                 valid:str|float|None=None, # a top folder ('val'), a fraction or 'holdout' (default: 'val' if present)
+                 seed:int=42, # seed of a random split
+                 augment:str='standard', # one of `AUGMENTS`
+                 names:bool=True, # readable class names for WordNet-id folders
+                 name:str='imagenette', # dataset downloaded when `path` is None
+                 stats=imagenet_stats, # (mean, std) of the normalisation
+                 num_workers:int|None=None, # loader processes
+                 device=None, # where batches go
+                 **kwargs # passed to `class_dls`
+                ) -> DataLoaders:
+    "ImageNet-style DataLoaders: scale augmentation to `size` for training, centre-crop evaluation."
     path = resolve_data(name, DATASETS[name]['url']) if path is None else resolve_data(path)
-    if not (path/'train').is_dir(): raise ResnetFaError(f"Expected a 'train' folder in {path} (ImageNet layout: train/<class>/*, val/<class>/*).")
+    if not (path/'train').is_dir():
+        raise ResnetFaError(f"Expected a 'train' folder in {path} (ImageNet layout: train/<class>/*, val/<class>/*).")
     if valid is None: valid = 'val' if (path/'val').is_dir() else 0.2
     files = image_files(path, folders=['train', valid] if isinstance(valid, str) and valid != 'holdout' else ['train'])
-    label_func = WnidLabeller(wnid_names(path)) if names else parent_label
+    label_func = WnidLabeller(wnid_names(path, {Path(f).parent.name for f in files})) if names else parent_label
     return class_dls(files, path, *item_batch_tfms(augment, size), stats, valid=valid, seed=seed, label_func=label_func,
                      bs=bs, num_workers=num_workers, device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #0d8a94d5
 _pet_re = re.compile(r'^(.+)_\d+$')
 
-def pet_breed(fn) -> str:
+def pet_breed(fn:Path|str) -> str:
     "Breed of an Oxford-IIIT Pet image from its file name (`Abyssinian_12.jpg` -> `Abyssinian`)."
     m = _pet_re.match(Path(fn).stem)
     if m is None: raise ResnetFaError(f"Not a Pets file name (<Breed_name>_<n>.jpg): {fn}")
     return m.group(1)
 
-def pet_species(fn) -> str:
+def pet_species(fn:Path|str) -> str:
     "'cat' or 'dog' from the case of the file name's first letter (upper case: cat)."
     return 'cat' if pet_breed(fn)[0].isupper() else 'dog'
 
@@ -613,10 +731,12 @@ def pets_official_idx(path, files) -> list[int]|None:
     return [i for i, f in enumerate(files) if Path(f).stem in test]
 
 def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed:int=42, label:str='breed',
-             augment:str='presize', stats=imagenet_stats, num_workers:int|None=None, device=None, **kwargs) -> DataLoaders:
+             augment:str='presize', stats=imagenet_stats, num_workers:int|None=None, device=None,
+             **kwargs) -> DataLoaders:
     "Oxford-IIIT Pet DataLoaders: `label` 'breed' or 'species', the official split when available, presizing to `size`."
     path = resolve_data('pets', DATASETS['pets']['url']) if path is None else resolve_data(path)
-    if not (path/'images').is_dir(): raise ResnetFaError(f"Expected an 'images' folder in {path} (Pets layout: images/<Breed_name>_<n>.jpg).")
+    if not (path/'images').is_dir():
+        raise ResnetFaError(f"Expected an 'images' folder in {path} (Pets layout: images/<Breed_name>_<n>.jpg).")
     if label not in ('breed', 'species'): raise ResnetFaError(f"Unknown label '{label}': use 'breed' or 'species'.")
     files = image_files(path/'images')
     bad = [f for f in files if not _pet_re.match(f.stem)]
@@ -624,14 +744,15 @@ def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed
     official = pets_official_idx(path, files)
     if valid is None: valid = 'official' if official is not None else 0.2
     if valid == 'official':
-        if official is None: raise ResnetFaError(f"No complete annotations/trainval.txt and test.txt in {path}: pass valid=0.2 for a random split.")
+        if official is None:
+            raise ResnetFaError(f"No complete annotations/trainval.txt and test.txt in {path}: pass valid=0.2 for a "
+                                "random split.")
         splitter = IndexSplitter(official)
     elif isinstance(valid, float): splitter = RandomSplitter(valid, seed=seed)
     else: raise ResnetFaError(f"Unknown valid '{valid}' for Pets: use 'official' or a fraction such as 0.2.")
-    item_tfms, batch_tfms = item_batch_tfms(augment, size)
-    dblock = DataBlock(blocks=(image_block(item_tfms, bool(batch_tfms)), CategoryBlock), get_y=pet_breed if label == 'breed' else pet_species,
-                       splitter=splitter, batch_tfms=[*batch_tfms, FastNormalize.from_stats(*stats)])
-    return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
+    return class_dls(files, path, *item_batch_tfms(augment, size), stats, valid=splitter,
+                     label_func=pet_breed if label == 'breed' else pet_species, bs=bs, num_workers=num_workers,
+                     device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #9396b76c
 def detect_family(path) -> str:
@@ -642,38 +763,45 @@ def detect_family(path) -> str:
         if (path/'test').is_dir() or (path/'labels.txt').is_file(): return 'cifar'
         if (path/'val').is_dir(): return 'imagenet'
         first_img = first(get_image_files(path/'train'))
-        if first_img is None: raise ResnetFaError(f"No images found in {path/'train'}: expected train/<class>/* image files.")
+        if first_img is None:
+            raise ResnetFaError(f"No images found in {path/'train'}: expected train/<class>/* image files.")
         with Image.open(first_img) as im: return 'cifar' if max(im.size) <= 64 else 'imagenet'
     return 'folder'
 
-_families = {'pets': 'pets_dls', 'cifar': 'cifar_dls', 'imagenet': 'imagenet_dls', 'folder': 'folder_dls'}
+_FAMILIES = {  # family: its loader, and its defaults for the arguments `get_dls` leaves as None
+    'digits':   (folder_dls,   dict(size=32, valid=0.2, augment='light', small=True, fast=False)),
+    'cifar':    (cifar_dls,    dict(size=32, augment='standard')),
+    'pets':     (pets_dls,     dict(size=224, augment='presize')),
+    'imagenet': (imagenet_dls, dict(size=224, augment='standard')),
+    'folder':   (folder_dls,   dict(size=224, valid=0.2, augment='standard', fast=False)),
+}
 
-def get_dls(source:str|Path='digits', size:int|None=None, bs:int=64, valid:str|float|None=None, seed:int=42,
-            num_workers:int|None=None, fast:bool|None=None, augment:str|None=None, device=None, **kwargs) -> DataLoaders:
-    "DataLoaders for a dataset name in `DATASETS` or a folder/.tgz path, with its family's defaults for `None` arguments."
+def get_dls(source:str|Path='digits', # a name in `DATASETS`, or a folder or `.tgz` archive
+            size:int|None=None, # side of the images (default: the family's)
+            bs:int=64, # batch size
+            valid:str|float|None=None, # validation split (default: the family's)
+            seed:int=42, # seed of a random split
+            num_workers:int|None=None, # loader processes
+            fast:bool|None=None, # the fast path for small images (default: CIFAR when its augment allows)
+            augment:str|None=None, # one of `AUGMENTS` (default: the family's)
+            device=None, # where batches go
+            **kwargs # passed to the family's loader
+           ) -> DataLoaders:
+    "DataLoaders for a dataset name in `DATASETS` or a folder/.tgz path, with its family's defaults for `None`."
     name = str(source)
     if name in DATASETS:
         info = DATASETS[name]; family = info['family']
         path = digits_path() if family == 'digits' else resolve_data(name, url=info['url'])
     else:
-        path = resolve_data(source)
+        path, info = resolve_data(source), {}
         family = 'digits' if path.resolve() == (cache_dir('digits')/'digits').resolve() else detect_family(path)
-    if family == 'cifar':
-        augment = augment or 'standard'
-        return cifar_dls(path, size=size or 32, bs=bs, valid=valid, seed=seed, augment=augment,
-                         fast=augment in FAST_AUGMENTS if fast is None else fast, num_workers=num_workers, device=device, **kwargs)
-    if fast and family in ('pets', 'imagenet'):
-        raise ResnetFaError(f"The fast path is for small images (CIFAR layout, digits or a plain folder), not the '{family}' layout.")
-    if family == 'digits':
-        dls = folder_dls(path, size=size or 32, bs=bs, valid=0.2 if valid is None else valid, seed=seed, augment=augment or 'light',
-                         small=True, num_workers=num_workers, fast=bool(fast), device=device, **kwargs)
-        dls.path = path.parent  # a Learner's `models/` and exports go beside the images, not among them
-        return dls
-    if family == 'pets':
-        return pets_dls(path, size=size or 224, bs=bs, valid=valid, seed=seed, augment=augment or 'presize',
-                        num_workers=num_workers, device=device, **kwargs)
-    if family == 'imagenet':
-        return imagenet_dls(path, size=size or DATASETS.get(name, {}).get('size', 224), bs=bs, valid=valid, seed=seed,
-                            augment=augment or 'standard', num_workers=num_workers, device=device, **kwargs)
-    return folder_dls(path, size=size or 224, bs=bs, valid=0.2 if valid is None else valid, seed=seed,
-                      augment=augment or 'standard', num_workers=num_workers, fast=bool(fast), device=device, **kwargs)
+    loader, defaults = _FAMILIES[family]
+    args = {**defaults, **({'size': info['size']} if 'size' in info else {})}
+    args.update({k: v for k, v in dict(size=size, valid=valid, augment=augment, fast=fast).items() if v is not None})
+    if family == 'cifar' and fast is None: args['fast'] = args['augment'] in FAST_AUGMENTS
+    if family in ('pets', 'imagenet') and args.pop('fast', False):
+        raise ResnetFaError(f"The fast path is for small images (CIFAR layout, digits or a plain folder), "
+                            f"not the '{family}' layout.")
+    dls = loader(path, bs=bs, seed=seed, num_workers=num_workers, device=device, **args, **kwargs)
+    if family == 'digits': dls.path = path.parent  # a Learner's `models/` and exports go beside the images
+    return dls
