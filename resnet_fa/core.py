@@ -6,7 +6,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5087b8d2
 from __future__ import annotations
-import contextlib, hashlib, os, shutil, sys, tarfile, tempfile, time, zlib
+import contextlib, hashlib, os, re, shutil, sys, tarfile, tempfile, time, zlib
 from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
@@ -149,6 +149,10 @@ def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
     if not archive.is_file(): raise ResnetFaError(f"No such archive: {archive}")
     dest = Path(dest) if dest else cache_dir('data')
     dest.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r'(\.tar\.gz|\.tgz|\.tar)$', '', archive.name)
+    target = dest/f'{stem}-{_archive_key(archive)}'
+    done = [d for d in target.iterdir() if d.is_dir()] if target.is_dir() else []
+    if len(done) == 1: return done[0]  # unpacked before: no need to read the archive again
     _remove_stale(dest)
     members = _members(archive)
     usable = [m for m in members if _usable(m)]
@@ -157,8 +161,6 @@ def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
     tops = {Path(m.name).parts[0] for m in usable}
     if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
     top = tops.pop()
-    target = dest/f'{top}-{_archive_key(archive)}'
-    if (target/top).exists(): return target/top
     size, cap = sum(m.size for m in members if m.isfile()), _max_bytes(archive, max_bytes)
     if size > cap:
         raise ResnetFaError(f"{archive} would unpack to {size/2**20:,.0f} MB, more than the limit of "
