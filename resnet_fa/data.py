@@ -490,7 +490,7 @@ def cifar_dls(path=None, size:int=32, bs:int=128, valid:str|float|None=None, see
     if not (path/'train').is_dir():
         raise ResnetFaError(f"Expected a 'train' folder in {path} (CIFAR layout: train/<class>/*, test/<class>/*).")
     if valid is None: valid = 'test' if (path/'test').is_dir() else 'holdout'
-    folders = ['train', 'test'] if valid == 'test' else ['train']
+    folders = ['train', valid] if isinstance(valid, str) and valid != 'holdout' else ['train']  # 'test', 'valid'...
     files = image_files(path, folders=folders)
     if fast:
         split = _splitter(files, valid, seed, path)(files)
