@@ -247,3 +247,24 @@ def test_pets_official_split(pets, tmp_path):
     assert {f.stem for f in dls.valid_ds.items} == test
     assert dls.vocab == ['Abyssinian', 'Bengal', 'beagle']
     with pytest.raises(ResnetFaError, match='complete annotations'): pets_dls(pets, valid='official')
+
+
+# ---------------------------------------------------------------- progress on long work (issue #25 item 4)
+_UNPACK = "import sys; from resnet_fa.core import untar_local; print(untar_local(sys.argv[1]).name)"
+
+def test_progress_is_one_line_in_logs_and_silenced_by_quiet(tmp_path):
+    "Unpacking a large archive when output is not a terminal: one line, no `\\r` redraws; nothing with RESNET_FA_QUIET."
+    import io, subprocess, sys, tarfile
+    with tarfile.open(tmp_path/'many.tgz', 'w:gz') as tf:
+        for i in range(2500):
+            ti = tarfile.TarInfo(f'many/c{i % 2}/{i}.txt'); ti.size = 1; tf.addfile(ti, io.BytesIO(b'x'))
+    def unpack(home, **env):
+        r = subprocess.run([sys.executable, '-c', _UNPACK, str(tmp_path/'many.tgz')], capture_output=True, text=True,
+                           env={**os.environ, 'RESNET_FA_HOME': str(tmp_path/home), 'PYTHONWARNINGS': 'ignore', **env},
+                           timeout=300)
+        assert r.returncode == 0 and r.stdout.strip().splitlines()[-1] == 'many', r.stderr
+        return [l for l in (r.stdout + r.stderr).splitlines() if 'Unpacking' in l or '\r' in l]
+    lines = unpack('h1')
+    assert len(lines) == 1 and lines[0].startswith('Unpacking many.tgz (') and ' done in ' in lines[0], lines
+    assert '\r' not in lines[0] and '█' not in lines[0]
+    assert unpack('h2', RESNET_FA_QUIET='1') == []
