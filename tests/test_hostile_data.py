@@ -174,10 +174,16 @@ def _decode_paths(f:Path):
     with open(f, 'rb') as fo: out['file'] = np.asarray(centre_square(open_rgb(fo), _SIZE))
     return out
 
+@pytest.fixture(scope='module')
+def pipeline(tmp_path_factory):
+    "The DataBlock pipeline of a folder at `_SIZE`, without augmentation: what training and `predict` apply."
+    root = make_class_folder(tmp_path_factory.mktemp('pipe')/'d', classes=('a', 'b'), n=4, size=(20, 20))
+    return get_dls(root, size=_SIZE, bs=4, augment='none', num_workers=0)
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(case=image_files_st())
-def test_any_image_decodes_the_same_everywhere_or_is_named(tmp_path, case):
+def test_any_image_decodes_the_same_everywhere_or_is_named(tmp_path, pipeline, case):
     "Never a traceback: an image decodes to the same RGB pixels on every path, or fails with a `ResnetFaError`."
     mode, fmt, w, h, seed, cut = case
     f = tmp_path/f'{mode.replace(";", "_")}_{w}x{h}_{seed}.{FORMATS[fmt]}'
@@ -193,6 +199,8 @@ def test_any_image_decodes_the_same_everywhere_or_is_named(tmp_path, case):
     assert im.mode == 'RGB' and im.size == (w, h)
     event(f'decoded {"truncated " if cut is not None else ""}{mode}')
     outs = _decode_paths(f)
+    outs['DataBlock'] = np.asarray(pipeline.test_dl([f]).dataset[0][0])
+    outs['DataBlock str'] = np.asarray(pipeline.test_dl([str(f)]).dataset[0][0])
     for k, v in outs.items():
         assert v.shape == (_SIZE, _SIZE, 3) and v.dtype == np.uint8, k
         assert np.array_equal(v, outs['open_rgb']), f'{f.name}: {k} decodes differently'
