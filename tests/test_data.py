@@ -1,23 +1,16 @@
 "Tests of `resnet_fa.data`: every loader on real images (skipped without ../shared/data) and on folders of bad files."
-import os, shutil, warnings
-from pathlib import Path
+import os, shutil
 import numpy as np, pytest, torch
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
-from PIL import Image
-from torch import nn
-from fastai.vision.all import (Learner, load_learner, ClassificationInterpretation, accuracy, Flatten, FlipItem,
+from fastai.vision.all import (Learner, load_learner, ClassificationInterpretation, accuracy, FlipItem,
                                get_image_files, parent_label, cifar_stats)
-from resnet_fa.core import ResnetFaError, sample_data
+from resnet_fa.core import ResnetFaError
 from resnet_fa.data import *
-from helpers import make_bad_folder
+from helpers import make_bad_folder, tiny_net, sample
 
 
 # ---------------------------------------------------------------- helpers
-def tiny_net(c):
-    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, c, 3, stride=2, padding=1),
-                         nn.AdaptiveAvgPool2d(1), Flatten())
-
 def check_batch(dl, bs, size):
     "Shape, dtype and value range of one normalised batch."
     x, y = dl.one_batch()
@@ -88,9 +81,11 @@ def test_bad_files_in_cifar_layout_fast_path(bad, tmp_path):
 def test_missing_and_empty_folders(tmp_path):
     with pytest.raises(ResnetFaError, match='No such folder'): get_dls(tmp_path/'nope')
     (tmp_path/'empty'/'a').mkdir(parents=True)
-    with pytest.raises(ResnetFaError, match='No usable images'), pytest.warns(BadImageWarning): get_dls(tmp_path/'empty')
+    with pytest.raises(ResnetFaError, match='No usable images'), pytest.warns(BadImageWarning):
+        get_dls(tmp_path/'empty')
     only_bad = tmp_path/'only_bad'/'a'; only_bad.mkdir(parents=True); (only_bad/'x.jpg').write_bytes(b'')
-    with pytest.raises(ResnetFaError, match='No usable images'), pytest.warns(BadImageWarning): get_dls(tmp_path/'only_bad')
+    with pytest.raises(ResnetFaError, match='No usable images'), pytest.warns(BadImageWarning):
+        get_dls(tmp_path/'only_bad')
     (tmp_path/'file.txt').write_text('x')
     with pytest.raises(ResnetFaError, match='got a file'): get_dls(tmp_path/'file.txt')
     with pytest.raises(ResnetFaError, match="Expected a 'train' folder"): cifar_dls(tmp_path/'empty')
@@ -116,29 +111,25 @@ def test_digits_demo_defaults():
     counts = np.bincount([int(parent_label(f)) for f in get_image_files(digits_path())])
     assert counts.sum() == 1797 and len(counts) == 10 and counts.min() >= 170  # about 180 scans of each digit
     check_batch(dls.train, 64, 32); check_batch(dls.valid, 64, 32)
-    assert not any(isinstance(t, FlipItem) or getattr(t, 'flip', False) for t in image_tfms(dls.train))  # never flip digits
+    # never flip digits
+    assert not any(isinstance(t, FlipItem) or getattr(t, 'flip', False) for t in image_tfms(dls.train))
     assert dls.valid_ds.items == get_dls(num_workers=0).valid_ds.items  # same seed, same split
     assert dls.valid_ds.items != get_dls(seed=0, num_workers=0).valid_ds.items
 
 
 # ---------------------------------------------------------------- real images from ../shared/data
-def _sample(name):
-    path = sample_data(name)
-    if path is None: pytest.skip(f"sample data '{name}' not found in ../shared/data")
-    return path
-
 @pytest.fixture(scope='module')
 def cifar(tmp_path_factory):
-    src = _sample('cifar10')
+    src = sample('cifar10')
     return src, subset_folder(src, tmp_path_factory.mktemp('cifar')/'cifar10', 20, folders=['train'])
 
 @pytest.fixture(scope='module')
 def woof(tmp_path_factory):
-    src = _sample('imagewoof2-160')
+    src = sample('imagewoof2-160')
     return src, subset_folder(src, tmp_path_factory.mktemp('woof')/'woof', 12, folders=['train'])
 
 @pytest.fixture(scope='module')
-def pets(): return _sample('oxford-iiit-pet')
+def pets(): return sample('oxford-iiit-pet')
 
 def test_cifar_holdout_is_the_papers_45k_5k(cifar):
     src, _ = cifar
@@ -159,7 +150,8 @@ def test_cifar_datablock(cifar, tmp_path):
     check_batch(dls.train, 32, 32); check_batch(dls.valid, 20, 32)
     check_show_batch(dls, tmp_path)
     r = cifar_dls(sub, bs=32, valid=0.3, seed=1, num_workers=0)
-    assert len(r.valid_ds) == 60 and r.valid_ds.items == cifar_dls(sub, bs=32, valid=0.3, seed=1, num_workers=0).valid_ds.items
+    assert len(r.valid_ds) == 60
+    assert r.valid_ds.items == cifar_dls(sub, bs=32, valid=0.3, seed=1, num_workers=0).valid_ds.items
 
 def test_cifar_fast_path(cifar, tmp_path):
     _, sub = cifar
@@ -238,7 +230,8 @@ def test_pets(pets, tmp_path):
 def test_pets_official_split(pets, tmp_path):
     "With complete trainval.txt/test.txt the official split is used; images come from a copy of three breeds."
     root = tmp_path/'pets'; (root/'images').mkdir(parents=True); (root/'annotations').mkdir()
-    files = [f for f in sorted(get_image_files(pets/'images')) if f.name.split('_')[0] in ('Abyssinian', 'beagle', 'Bengal')]
+    breeds = ('Abyssinian', 'beagle', 'Bengal')
+    files = [f for f in sorted(get_image_files(pets/'images')) if f.name.split('_')[0] in breeds]
     for f in files: (root/'images'/f.name).symlink_to(f)
     test = {f.stem for f in files[::4]}
     (root/'annotations'/'trainval.txt').write_text(''.join(f'{f.stem} 1 1 1\n' for f in files if f.stem not in test))

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import numpy as np, pytest, torch
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
-from PIL import Image
 from fastai.vision.all import (ImageDataLoaders, Resize, PILImage, ClassificationInterpretation, MixUp, CutMix,
                                SaveModelCallback, EarlyStoppingCallback, CrossEntropyLossFlat, Adam, accuracy)
 from resnet_fa.data import get_dls, TensorImageDL

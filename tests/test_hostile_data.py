@@ -4,10 +4,9 @@ input itself and asserts the outcome: a one-sentence `ResnetFaError` (or a clean
 command line), nothing written outside the cache, and the same pixels on every decoding path."""
 import io, os, subprocess, sys, tarfile, time
 from pathlib import Path
-import numpy as np, pytest, torch
+import numpy as np, pytest
 from PIL import Image
 from hypothesis import event, given, settings, HealthCheck, strategies as st
-from fastai.vision.core import image2tensor
 from resnet_fa.core import ResnetFaError, untar_local
 from resnet_fa.data import (get_dls, open_rgb, readable_image, centre_square, CachedImage, image_files,
                             BadImageWarning)
