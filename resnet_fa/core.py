@@ -134,11 +134,29 @@ def _max_bytes(archive:Path, max_bytes) -> int:
     if max_bytes is None and env: max_bytes = int(env)
     return max_bytes if max_bytes is not None else max(256*2**20, 100*archive.stat().st_size)
 
-def _members(archive:Path) -> list:
+def _open_tar(archive:Path):
+    "The open `TarFile` of `archive` and its members, or a `ResnetFaError` when it is not a readable archive."
+    tf = None
     try:
-        with tarfile.open(archive) as tf: return tf.getmembers()
+        tf = tarfile.open(archive)
+        return tf, tf.getmembers()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        if tf is not None: tf.close()
         raise ResnetFaError(f"{archive} is not a readable .tgz/.tar archive ({type(e).__name__}: {e}).") from None
+
+def _check_members(archive:Path, members:list, max_bytes) -> str:
+    "The one top folder of the usable `members`; a `ResnetFaError` for none, several, or too many bytes."
+    usable = [m for m in members if _usable(m)]
+    if not usable:
+        raise ResnetFaError(f"{archive} has no member that can be unpacked inside a folder (all absolute or '..').")
+    tops = {Path(m.name).parts[0] for m in usable}
+    if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
+    size, cap = sum(m.size for m in members if m.isfile()), _max_bytes(archive, max_bytes)
+    if size > cap:
+        raise ResnetFaError(f"{archive} would unpack to {size/2**20:,.0f} MB, more than the limit of "
+                            f"{cap/2**20:,.0f} MB: unpack it yourself and pass the folder, or raise "
+                            f"$RESNET_FA_MAX_UNPACKED.")
+    return tops.pop()
 
 def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
                 dest=None, # where to unpack (default: `cache_dir('data')`)
@@ -154,31 +172,21 @@ def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
     done = [d for d in target.iterdir() if d.is_dir()] if target.is_dir() else []
     if len(done) == 1: return done[0]  # unpacked before: no need to read the archive again
     _remove_stale(dest)
-    members = _members(archive)
-    usable = [m for m in members if _usable(m)]
-    if not usable:
-        raise ResnetFaError(f"{archive} has no member that can be unpacked inside a folder (all absolute or '..').")
-    tops = {Path(m.name).parts[0] for m in usable}
-    if len(tops) != 1: raise ResnetFaError(f"Expected one top folder in {archive}, found {sorted(tops)[:5]}")
-    top = tops.pop()
-    size, cap = sum(m.size for m in members if m.isfile()), _max_bytes(archive, max_bytes)
-    if size > cap:
-        raise ResnetFaError(f"{archive} would unpack to {size/2**20:,.0f} MB, more than the limit of "
-                            f"{cap/2**20:,.0f} MB: unpack it yourself and pass the folder, or raise "
-                            f"$RESNET_FA_MAX_UNPACKED.")
-    tmp = Path(tempfile.mkdtemp(dir=dest, prefix=f'.unpacking-{os.getpid()}-'))
-    try:
-        with tarfile.open(archive) as tf:
-            tf.extractall(tmp, members=progress_iter(tf.getmembers(), f'Unpacking {archive.name}'), filter='data')
-        if not (tmp/top).is_dir(): raise ResnetFaError(f"{archive} has no top folder '{top}' with files in it.")
-        try: tmp.rename(target)
-        except OSError:
-            if not (target/top).exists(): raise  # another process won the race: its copy is complete
-    except tarfile.FilterError as e:
-        raise ResnetFaError(f"Refused to unpack {archive}: {e} ({type(e).__name__}).") from None
-    except (tarfile.TarError, EOFError, zlib.error) as e:
-        raise ResnetFaError(f"{archive} is damaged and could not be unpacked ({type(e).__name__}: {e}).") from None
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    tf, members = _open_tar(archive)
+    with tf:
+        top = _check_members(archive, members, max_bytes)
+        tmp = Path(tempfile.mkdtemp(dir=dest, prefix=f'.unpacking-{os.getpid()}-'))
+        try:
+            tf.extractall(tmp, members=progress_iter(members, f'Unpacking {archive.name}'), filter='data')
+            if not (tmp/top).is_dir(): raise ResnetFaError(f"{archive} has no top folder '{top}' with files in it.")
+            try: tmp.rename(target)
+            except OSError:
+                if not (target/top).exists(): raise  # another process won the race: its copy is complete
+        except tarfile.FilterError as e:
+            raise ResnetFaError(f"Refused to unpack {archive}: {e} ({type(e).__name__}).") from None
+        except (tarfile.TarError, EOFError, zlib.error) as e:
+            raise ResnetFaError(f"{archive} is damaged and could not be unpacked ({type(e).__name__}: {e}).") from None
+        finally: shutil.rmtree(tmp, ignore_errors=True)
     return target/top
 
 # %% ../nbs/00_core.ipynb #39e4a3c2
