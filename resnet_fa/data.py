@@ -528,7 +528,7 @@ class ImageCache:
         if not npy.exists():
             cls.prune()
             arr = np.stack([np.asarray(centre_square(open_rgb(f), size)).transpose(2, 0, 1)
-                            for f in progress_iter(files, f'Decoding {len(files):,} images to a {size} px cache')])
+                            for f in progress_iter(files, f'Decoding images to a {size} px cache')])
             atomic_write(npy.with_suffix('.txt'), lambda o: o.write('\n'.join(files).encode()))
             atomic_write(npy, lambda o: np.save(o, arr))  # written last: its presence means the cache is complete
         return cls.load(key)
