@@ -755,9 +755,10 @@ def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed
                      device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #9396b76c
-def detect_family(path) -> str:
+def detect_family(path # a folder, or a `.tgz`/`.tar` archive of one (unpacked once, into the cache)
+                 ) -> str:
     "'pets', 'cifar', 'imagenet' or 'folder', from the layout of `path`."
-    path = Path(path)
+    path = resolve_data(path)
     if (path/'images').is_dir(): return 'pets'
     if (path/'train').is_dir():
         if (path/'test').is_dir() or (path/'labels.txt').is_file(): return 'cifar'
@@ -802,6 +803,6 @@ def get_dls(source:str|Path='digits', # a name in `DATASETS`, or a folder or `.t
     if family in ('pets', 'imagenet') and args.pop('fast', False):
         raise ResnetFaError(f"The fast path is for small images (CIFAR layout, digits or a plain folder), "
                             f"not the '{family}' layout.")
-    dls = loader(path, bs=bs, seed=seed, num_workers=num_workers, device=device, **args, **kwargs)
+    dls = loader(path, bs=bs, seed=seed, num_workers=num_workers, device=device, **{**args, **kwargs})
     if family == 'digits': dls.path = path.parent  # a Learner's `models/` and exports go beside the images
     return dls

@@ -54,6 +54,7 @@ def fam(request, tmp_path_factory, cifar_subset):
     "One family: its DataLoaders, a resnet_learner on them (trained one epoch), and a validation image file."
     root = tmp_path_factory.mktemp(request.param)
     dls = _make_dls(request.param, root, cifar_subset)
+    (root/'run').mkdir()
     learn = resnet_learner(dls, 'resnet20', path=root/'run')
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-2)
     item = Path(dls.valid_ds.items[0])
@@ -193,7 +194,7 @@ def test_export_load_learner_fresh_process(fam):
         print('|'.join(map(str, learn.dls.vocab)))''')
     env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
     r = subprocess.run([sys.executable, '-c', code, str(pkl), str(fam.item)], capture_output=True, text=True,
-                       env=env, timeout=300)
+                       env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     cls, vocab = r.stdout.strip().splitlines()[-2:]
     assert vocab.split('|') == fam.vocab

@@ -226,3 +226,13 @@ def test_huge_and_truncated_images_are_skipped_and_named(tmp_path):
     msg = next(str(w.message) for w in rec if 'unreadable' in str(w.message))
     assert 'cut.jpg' in msg and 'huge.png' in msg and len(files) == 8
     with pytest.raises(ResnetFaError, match='huge.png'): open_rgb(root/'b'/'huge.png')
+
+
+def test_detect_family_of_an_archive(tmp_path, home):
+    "The layout of a .tgz is the layout of what it unpacks to (a Pets archive is Pets, not a plain folder)."
+    pets = {f'oxford-iiit-pet/images/{b}_{i}.jpg': _jpeg((30*i, 90, 0)) for b in ('Abyssinian', 'beagle')
+            for i in range(4)}
+    arc = _tgz(tmp_path/'oxford-iiit-pet.tgz', pets)
+    from resnet_fa.data import detect_family
+    assert detect_family(arc) == 'pets'
+    assert get_dls(arc, size=16, bs=2, valid=0.25, num_workers=0).vocab == ['Abyssinian', 'beagle']
