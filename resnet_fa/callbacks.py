@@ -6,16 +6,17 @@ Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #e193d71c
 from __future__ import annotations
-import json, os, random, re, tempfile, warnings
+import json, os, platform, random, re, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, noop
 from fastcore.foundation import L
 from fastai.torch_core import to_float, norm_types
 from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.progress import ProgressCallback
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from .core import ResnetFaError, device_kind
@@ -23,9 +24,10 @@ from .models import PatchWhitening
 
 # %% auto #0
 __all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write',
-           'atomic_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
+           'atomic_torch_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
            'TopKCheckpoints', 'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem',
-           'NormBiasLR', 'LookaheadEMA', 'NaNGuard']
+           'NormBiasLR', 'LookaheadEMA', 'NaNGuard', 'compile_unavailable', 'TorchCompile', 'EpochTable', 'is_terminal',
+           'epoch_table']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
@@ -107,7 +109,7 @@ def atomic_write(path, write) -> Path:
     _fsync_dir(path.parent)
     return path
 
-def atomic_save(obj, path) -> Path:
+def atomic_torch_save(obj, path) -> Path:
     "`torch.save` `obj` to `path` atomically: a process killed while writing leaves the previous file intact."
     return atomic_write(path, lambda f: torch.save(obj, f))
 
@@ -219,13 +221,15 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
         super().after_fit()
 
 # %% ../nbs/03_callbacks.ipynb #e2f34335
-def _plain(o):
+def _weights_only_types(o):
     "`o` with NumPy values and tensor subclasses made plain, so `torch.load(weights_only=True)` reads it."
-    if isinstance(o, torch.Tensor): return o if type(o) is torch.Tensor else o.as_subclass(torch.Tensor)  # fastai's TensorBase
+    if isinstance(o, torch.Tensor):  # fastai's TensorBase and its subclasses become plain tensors
+        return o if type(o) is torch.Tensor else o.as_subclass(torch.Tensor)
     if isinstance(o, np.generic): return o.item()
     if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, dict): return {k: _plain(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple, L)): return type(o)(map(_plain, o)) if isinstance(o, tuple) else [_plain(v) for v in o]
+    if isinstance(o, dict): return {k: _weights_only_types(v) for k,v in o.items()}
+    if isinstance(o, tuple): return tuple(map(_weights_only_types, o))
+    if isinstance(o, (list, L)): return [_weights_only_types(v) for v in o]
     return o
 
 def rng_states(dls=None) -> dict:
@@ -312,7 +316,7 @@ class ResumeCheckpoint(PlainErrors, Callback):
                   callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs if hasattr(cb, 'resume_state')},
                   recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
                                 smooth_count=rec.smooth_loss.count, smooth_val=rec.smooth_loss.val))
-        atomic_save(_plain(st), self.path)
+        atomic_torch_save(_weights_only_types(st), self.path)
 
     def after_fit(self):
         if self.state is not None: self._restore()  # every epoch was already done: give back the finished run's history
@@ -388,6 +392,7 @@ class LookaheadEMA(Callback):
         self.slow = {}
 
 
+
 # %% ../nbs/03_callbacks.ipynb #f3e27b76
 class NaNGuard(PlainErrors, Callback):
     "Stop training at the first nan/inf loss, then raise a `ResnetFaError` that says where and what was kept."
@@ -417,3 +422,113 @@ class NaNGuard(PlainErrors, Callback):
         if self.message is None: return
         self.learn.nonfinite_message = msg = self.message + self._kept()
         if self.raise_error: raise ResnetFaError(msg)
+
+# %% ../nbs/03_callbacks.ipynb #afedddce
+def compile_unavailable(backend:str='inductor', device=None) -> str|None:
+    "Why `torch.compile` with `backend` cannot run on `device` here (one sentence), or None when it can."
+    import torch._dynamo
+    if not torch._dynamo.is_dynamo_supported():
+        return f"torch {torch.__version__} cannot compile on Python {platform.python_version()} ({sys.platform})"
+    if backend == 'inductor' and device_kind(device) == 'cpu':
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        try: get_cpp_compiler()
+        except Exception: return "inductor needs a C++ compiler on a CPU and none was found (install g++ or clang)"
+    return None
+
+class TorchCompile(Callback):
+    "Compile `learn.model` in place with `torch.compile` for each training fit; the plain module outside it."
+    order = 12  # after ChannelsLast (-1), WhitenStem (5) and mixed precision (10) have set the model up
+    def __init__(self,
+        mode:str|None=None, # torch.compile's mode: None, 'reduce-overhead', 'max-autotune'...
+        backend:str='inductor', # torch.compile's backend
+        dynamic:bool|None=None, # torch.compile's dynamic-shape setting (None: only after a shape changes)
+        fullgraph:bool=False, # fail on a graph break instead of running that part eagerly
+        verbose:bool=True, # print the compile time once at the end of each fit
+    ):
+        store_attr(); self.compile_time,self.compiled,self.fallback = 0.,False,None
+
+    def before_fit(self):
+        self.compiled,self.compile_time = False,0.
+        if not is_training_fit(self.learn): return
+        self.fallback = compile_unavailable(self.backend, next(self.model.parameters()).device)
+        if self.fallback: return warnings.warn(f"Training uncompiled: {self.fallback}.")
+        self.model.compile(mode=self.mode, backend=self.backend, dynamic=self.dynamic, fullgraph=self.fullgraph)
+        compiled, self._call = self.model._compiled_call_impl, self.model._call_impl
+        self.model._compiled_call_impl = lambda *a, **k: self._first_call(compiled, *a, **k)
+        self._hooks(True)
+        self.compiled = True
+
+    def _first_call(self, compiled, *args, **kwargs):
+        "The compiled call; if compiling fails, say why once and run this batch and the rest eagerly."
+        try: out = compiled(*args, **kwargs)
+        except Exception as e:
+            if not _is_compile_error(e): raise
+            self.fallback = f"torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]})"
+            warnings.warn(f"Training uncompiled: {self.fallback}.")
+            self._uncompile()
+            return self._call(*args, **kwargs)
+        self.model._compiled_call_impl = compiled   # compiled once: no more checks on the hot path
+        return out
+
+    def _hooks(self, on:bool):
+        "Time every compilation (torch's own start and end hooks: graphs, recompiles and lazy backward graphs)."
+        handler = getattr(getattr(torch._dynamo, 'callback', None), 'callback_handler', None)
+        if handler is None: return
+        if on:
+            self._start = handler.register_start_callback(lambda *_: setattr(self, '_t0', time.perf_counter()))
+            self._end = handler.register_end_callback(self._add_time)
+        elif hasattr(self, '_start'):
+            handler.remove_start_callback(self._start); handler.remove_end_callback(self._end)
+            del self._start, self._end
+
+    def _add_time(self, *_): self.compile_time += time.perf_counter() - getattr(self, '_t0', time.perf_counter())
+
+    def _uncompile(self):
+        self.model._compiled_call_impl = None
+        self._hooks(False)
+
+    def after_fit(self):
+        if not self.compiled: return
+        self._uncompile()
+        if self.verbose and self.fallback is None and self.learn.logger is not noop:
+            print(f"torch.compile ({self.backend}): {self.compile_time:.1f} s of this fit went to compiling.")
+
+def _is_compile_error(e) -> bool:
+    "Whether `e` comes from torch.compile itself (dynamo, inductor, a missing compiler), not from the model."
+    mod = type(e).__module__
+    return mod.startswith(('torch._dynamo', 'torch._inductor')) or type(e).__name__ == 'InvalidCxxCompiler'
+
+# %% ../nbs/03_callbacks.ipynb #6dd8e842
+class EpochTable(Callback):
+    "fastai's progress table without the bars: its header, then one line per epoch (for logs, CI and files)."
+    order = ProgressCallback.order
+    def before_fit(self):
+        self.old_logger,self.names = self.learn.logger,None
+        if self.learn.logger is noop: return   # lr_find, get_preds and no_logging() print nothing
+        self.learn.logger = self._write
+        self._write(self.recorder.metric_names)
+
+    def _write(self, log):
+        "One row of the table, aligned as fastprogress aligns its console table."
+        cells = [f'{v:.6f}' if isinstance(v, float) else str(v) for v in log]
+        if self.names is None:
+            self.names = [c.ljust(8) for c in cells]
+            line = '  '.join(self.names)
+        else: line = ''.join(c + ' '*(2 + len(n) - len(c)) for c,n in zip(cells, self.names))
+        print(line.rstrip(), flush=True)
+
+    def after_fit(self):
+        if hasattr(self, 'old_logger'): self.learn.logger = self.old_logger
+
+def is_terminal(stream=None) -> bool:
+    "Whether `stream` (default `sys.stdout`) is an interactive terminal."
+    stream = stream or sys.stdout
+    try: return bool(stream.isatty())
+    except (AttributeError, ValueError): return False
+
+def epoch_table(learn, force:bool=False):
+    "Where stdout is not a terminal (or with `force`), replace `learn`'s progress bars by `EpochTable`."
+    if force or not is_terminal():
+        learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, ProgressCallback)))
+        if not any(isinstance(cb, EpochTable) for cb in learn.cbs): learn.add_cb(EpochTable())
+    return learn
