@@ -166,6 +166,7 @@ def resnet_learner(
     wd_bn_bias:bool=False, # Also decay BatchNorm and bias parameters
     train_bn:bool=True, # Train BatchNorm layers of a frozen body
     moms:tuple=(0.95,0.85,0.95), # Momentums of `fit_one_cycle`
+    default_cbs:bool=True, # Include fastai's default callbacks (`Learner`'s meaning)
     cut=None, # fastai head: where to cut the body (int or function)
     init=None, # fastai head: its initialisation; None: `nn.init.kaiming_normal_`
     custom_head:nn.Module|None=None, # fastai head: a head module of your own
@@ -231,8 +232,11 @@ def resnet_learner(
             raise ResnetFaError(f"model_kwargs ({', '.join(model_kwargs)}) change the architecture: "
                                 "the pretrained weights would not fit it.")
         if kwargs.get('n_in') is None: kwargs['n_in'] = n_in
-        return vision_learner(dls, fn, normalize=normalize, n_out=n_out, pretrained=pretrained, weights=weights,
-                              splitter=splitter, cut=cut, **head, **fit_args, **kwargs)
+        learn = vision_learner(dls, fn, normalize=normalize and _has_after_batch(dls), n_out=n_out,
+                               pretrained=pretrained, weights=weights, splitter=splitter, cut=cut, **head, **fit_args,
+                               **kwargs)
+        if not default_cbs: learn.remove_cbs(learn.cbs.filter(lambda cb: type(cb) in defaults.callbacks))
+        return learn
     if kwargs: raise ResnetFaError(f"{', '.join(kwargs)}: not an option of resnet_learner.")
     model = _build_model(arch, n_out, n_in, **(model_kwargs or {}),
                          **(dict(zero_init_residual=True) if zero_init_residual else {}))
@@ -245,7 +249,12 @@ def resnet_learner(
         splitter = ifnone(splitter, meta['split'])
     # a whitened stem takes its filters from the training data when the first fit starts
     if any(isinstance(m, PatchWhitening) for m in model.modules()): cbs.append(WhitenStem())
-    return Learner(dls, model, splitter=ifnone(splitter, splitter_for(model)), **fit_args)
+    return Learner(dls, model, splitter=ifnone(splitter, splitter_for(model)), default_cbs=default_cbs, **fit_args)
+
+def _has_after_batch(dls) -> bool:
+    "Whether `dls` has fastai's batch pipeline, where `vision_learner` looks for a `Normalize` (the fast path has not)."
+    try: return dls.after_batch.fs is not None
+    except AttributeError: return False
 
 def _arch_fn(name:str):
     "What `vision_learner` takes for `name`: resnet_fa's constructor, or the name itself for timm."
