@@ -3,7 +3,7 @@
 fastai's names keep their objects: `resnet18` ... `resnet152` stay torchvision's functions as in every fastai
 tutorial, `atomic_save` stays fastcore's. resnet_fa's torchvision-compatible ResNets of the same names are reached
 by name (`create_model('resnet18')`, `resnet_learner(dls, 'resnet18')`) or from `resnet_fa.models`."""
-from fastai.vision.all import *
+from fastai.vision.all import *  # noqa: F403 (re-exported: this module is a star-import namespace)
 import importlib as _importlib
 import fastai.vision.all as _fastai_all, fastcore.all as _fastcore_all
 

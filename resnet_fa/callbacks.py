@@ -1,4 +1,13 @@
-"""Mixed precision on every device, the k best checkpoints, runs that survive `kill -9`, and a clear stop on NaN losses.
+"""Mixed precision on every device, the k best checkpoints, runs that survive `kill -9`, a clear stop on NaN
+losses, compiled training, and one line per epoch in logs.
+
+Each callback here is a fastai `Callback`, and `resnet_learner` adds it when its option is set:
+`precision_cbs` picks `CPUMixedPrecision` or fastai's `MixedPrecision` and `ChannelsLast` (`precision=`),
+`TopKCheckpoints` keeps the k best epochs (`keep_best=`), `ResumeCheckpoint` makes a killed run resumable,
+`NaNGuard` stops at the first non-finite loss, `WhitenStem`, `NormBiasLR` and `LookaheadEMA` carry airbench's
+training tricks, `TorchCompile` compiles the model for training (`compile=True`), and `epoch_table` replaces
+the progress bars by one line per epoch where output is not a terminal. Every file is written atomically
+(`atomic_write`), and weights as safetensors (`save_safetensors`, `load_safetensors`).
 
 Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
@@ -31,7 +40,7 @@ __all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
-    "Mixin for a fastai `Callback`: a `ResnetFaError` raised in an event keeps its own message, without fastai's prefix."
+    "Mixin for a fastai `Callback`: a `ResnetFaError` raised in an event keeps its message, without fastai's prefix."
     def __call__(self, event_name):
         try: return super().__call__(event_name)
         except ResnetFaError as e:
@@ -39,7 +48,7 @@ class PlainErrors:
             raise
 
 def is_training_fit(learn) -> bool:
-    "True for a fit that trains: not fastai's `lr_find` and not `get_preds`, which run the same events with their own callbacks."
+    "True for a fit that trains: not fastai's `lr_find` or `get_preds`, which run the same events with own callbacks."
     return not hasattr(learn, 'lr_finder') and not hasattr(learn, 'gather_preds')
 
 # %% ../nbs/03_callbacks.ipynb #23b6a83c
@@ -50,7 +59,8 @@ class CPUMixedPrecision(PlainErrors, Callback):
 
     def before_fit(self):
         if next(self.model.parameters()).device.type != 'cpu':
-            raise ResnetFaError("CPUMixedPrecision only works on a CPU; use precision_cbs() to pick the right callback for the device.")
+            raise ResnetFaError("CPUMixedPrecision only works on a CPU; "
+                                "use precision_cbs() to pick the right callback for the device.")
     def before_batch(self):
         self._exit()
         self._autocast = torch.autocast('cpu', dtype=self.dtype)
@@ -73,13 +83,17 @@ def cpu_has_fast_bf16() -> bool:
 
 def precision_cbs(precision:str='auto', device=None, channels_last:bool|None=None) -> list:
     "The mixed-precision and memory-format callbacks for `precision` ('auto', 'fp32', 'bf16' or 'fp16') on `device`."
-    if precision not in _precisions: raise ResnetFaError(f"Unknown precision {precision!r}: use one of {', '.join(_precisions)}.")
+    if precision not in _precisions:
+        raise ResnetFaError(f"Unknown precision {precision!r}: use one of {', '.join(_precisions)}.")
     kind = device_kind(device)
     if kind == 'mps' and precision in ('bf16', 'fp16'):
-        raise ResnetFaError(f"Mixed precision ({precision}) is not supported on Apple MPS by resnet_fa; use precision='fp32'.")
+        raise ResnetFaError(f"Mixed precision ({precision}) is not supported on Apple MPS by resnet_fa; "
+                            "use precision='fp32'.")
     if kind == 'cpu' and precision == 'fp16':
-        raise ResnetFaError("fp16 training is not supported on a CPU (it is slow and needs a loss scaler); use precision='bf16' or 'fp32'.")
-    if precision == 'auto': precision = {'cuda': 'fp16', 'cpu': 'bf16' if cpu_has_fast_bf16() else 'fp32'}.get(kind, 'fp32')
+        raise ResnetFaError("fp16 training is not supported on a CPU (it is slow and needs a loss scaler); "
+                            "use precision='bf16' or 'fp32'.")
+    if precision == 'auto':
+        precision = {'cuda': 'fp16', 'cpu': 'bf16' if cpu_has_fast_bf16() else 'fp32'}.get(kind, 'fp32')
     elif precision == 'fp32' and channels_last is None: channels_last = False
     if channels_last is None: channels_last = kind != 'mps'
     cbs = [ChannelsLast()] if channels_last else []
@@ -129,7 +143,7 @@ def _plain_state(model):
     return state, aliases
 
 def save_safetensors(learn_or_model, path, vocab=None, arch:str|None=None, metadata:dict|None=None) -> Path:
-    "Save the weights of a `Learner` or model to `path` in safetensors format, with `vocab`, `arch` and `metadata` as JSON strings."
+    "Save the weights of a `Learner` or model to `path` as safetensors, with `vocab`, `arch` and `metadata` as JSON."
     model = getattr(learn_or_model, 'model', learn_or_model)
     if vocab is None: vocab = getattr(getattr(learn_or_model, 'dls', None), 'vocab', None)
     state, aliases = _plain_state(model)
@@ -152,7 +166,8 @@ def load_safetensors(model, path, strict:bool=True) -> dict:
     for k,src in meta.get('aliases', {}).items(): state[k] = state[src]
     try: model.load_state_dict(state, strict=strict)
     except RuntimeError as e:
-        raise ResnetFaError(f"The weights in {path} (saved from a {meta.get('arch')}) do not fit this {type(model).__name__}: "
+        raise ResnetFaError(f"The weights in {path} (saved from a {meta.get('arch')}) "
+                            f"do not fit this {type(model).__name__}: "
                             f"{str(e).splitlines()[-1].strip()}") from None
     return meta
 
@@ -173,7 +188,9 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
     def before_fit(self):
         names = list(self.recorder.metric_names[1:])
         if self.auto_monitor: self.monitor = 'accuracy' if 'accuracy' in names else 'valid_loss'
-        if self.monitor not in names: raise ResnetFaError(f"TopKCheckpoints cannot monitor {self.monitor!r}: the recorded values are {', '.join(n for n in names if n != 'time')}.")
+        if self.monitor not in names:
+            raise ResnetFaError(f"TopKCheckpoints cannot monitor {self.monitor!r}: "
+                                f"the recorded values are {', '.join(n for n in names if n != 'time')}.")
         if self.auto_comp: self.comp = np.less if 'loss' in self.monitor or 'error' in self.monitor else np.greater
         super().before_fit()
         if not self.run: return
@@ -182,20 +199,23 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
 
     def _better(self, a, b): return bool(self.comp(a, b))
     def _write_index(self):
-        index = dict(monitor=self.monitor, mode='min' if self.comp == np.less else 'max', k=self.k, checkpoints=self.entries)
+        index = dict(monitor=self.monitor, mode='min' if self.comp == np.less else 'max', k=self.k,
+                     checkpoints=self.entries)
         atomic_write(self.index_path, lambda f: f.write(json.dumps(index, indent=1).encode()))
 
     def _start(self):
         "The first epoch this callback sees: adopt the checkpoints of a resumed run, or replace an earlier run's."
         old = json.loads(self.index_path.read_text())['checkpoints'] if self.index_path.exists() else []
         resumed = getattr(self.learn, 'resume_epoch', 0)
-        self.entries = [e for e in old if e['epoch'] < resumed]  # later ones come from epochs the resumed run trains again
+        # later ones come from epochs the resumed run trains again
+        self.entries = [e for e in old if e['epoch'] < resumed]
         # Also catch files written just before a kill, before the index listed them
         kept = {e['file'] for e in self.entries}
         epoch_of = lambda p: re.fullmatch(rf'{re.escape(self.fname)}_epoch(\d+)_.*\.safetensors', p.name)
         stale = [p for p in self.folder.glob(f'{self.fname}_epoch*.safetensors')
                  if p.name not in kept and epoch_of(p) and int(epoch_of(p)[1]) >= resumed]
-        if stale and not resumed: warnings.warn(f"Removing {len(stale)} checkpoints of an earlier run from {self.folder}.")
+        if stale and not resumed:
+            warnings.warn(f"Removing {len(stale)} checkpoints of an earlier run from {self.folder}.")
         for p in stale: p.unlink(missing_ok=True)
 
     def after_epoch(self):
@@ -274,11 +294,14 @@ class ResumeCheckpoint(PlainErrors, Callback):
         st = torch.load(self.path, map_location=next(self.model.parameters()).device, weights_only=True)
         where = f"The run in {self.path.parent}"
         if st['n_epoch'] != self.n_epoch:
-            raise ResnetFaError(f"{where} was planned for {st['n_epoch']} epochs, not {self.n_epoch}: resume it with the same settings.")
+            raise ResnetFaError(f"{where} was planned for {st['n_epoch']} epochs, not {self.n_epoch}: "
+                                "resume it with the same settings.")
         if st['n_iter'] != len(self.dls.train):
-            raise ResnetFaError(f"{where} had {st['n_iter']} batches per epoch, not {len(self.dls.train)}: resume it with the same data and batch size.")
+            raise ResnetFaError(f"{where} had {st['n_iter']} batches per epoch, not {len(self.dls.train)}: "
+                                "resume it with the same data and batch size.")
         if not _same_schedule(st['schedule'], _schedule(self.learn)):
-            raise ResnetFaError(f"{where} used another learning-rate schedule: resume it with the same learning rate and schedule.")
+            raise ResnetFaError(f"{where} used another learning-rate schedule: "
+                                "resume it with the same learning rate and schedule.")
         self.learn.model.load_state_dict(st['model'])
         self.learn.opt.load_state_dict(st['opt']); self.learn.opt.hypers = L(self.learn.opt.hypers)
         # callbacks with a training state of their own (`LookaheadEMA`'s slow copy) carry on from theirs
@@ -294,7 +317,8 @@ class ResumeCheckpoint(PlainErrors, Callback):
 
     def after_cancel_epoch(self):
         # The recorder then stores and shows the values the skipped epoch had in the killed run
-        if self.learn.skipping_epoch: self.recorder.log = L(self.epoch) + L(self.state['recorder']['values'][self.epoch])
+        if self.learn.skipping_epoch:
+            self.recorder.log = L(self.epoch) + L(self.state['recorder']['values'][self.epoch])
 
     def _restore(self):
         "Put back the history and random states of the moment the saved epoch ended."
@@ -311,9 +335,11 @@ class ResumeCheckpoint(PlainErrors, Callback):
         if not self.run or self.learn.skipping_epoch: return
         rec, sched = self.recorder, getattr(self.learn, 'param_scheduler', None)
         st = dict(epoch=self.epoch, n_epoch=self.n_epoch, n_iter=len(self.dls.train), schedule=_schedule(self.learn),
-                  model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(), train_iter=self.learn.train_iter,
+                  model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(),
+                  train_iter=self.learn.train_iter,
                   hps=getattr(sched, 'hps', {}), rng=rng_states(self.dls),
-                  callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs if hasattr(cb, 'resume_state')},
+                  callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs
+                             if hasattr(cb, 'resume_state')},
                   recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
                                 smooth_count=rec.smooth_loss.count, smooth_val=rec.smooth_loss.val))
         atomic_torch_save(_weights_only_types(st), self.path)
@@ -326,16 +352,17 @@ def _same_schedule(a, b):
     return a.keys() == b.keys() and all(np.allclose(a[k], b[k], rtol=1e-6, atol=0) for k in a)
 
 def resume_info(path) -> dict|None:
-    "What the resume state at `path` holds: the last completed `epoch`, the planned `n_epoch`, and the recorded `values`; None if absent."
+    "The resume state at `path`: the last completed `epoch`, the planned `n_epoch`, the recorded `values`; or None."
     path = Path(path)
     if path.is_dir(): path = path/'resume.pth'
     if not path.exists(): return None
     st = torch.load(path, map_location='cpu', weights_only=True)
-    return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'], done=st['epoch']+1 >= st['n_epoch'])
+    return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'],
+                done=st['epoch']+1 >= st['n_epoch'])
 
 # %% ../nbs/03_callbacks.ipynb #72e5dc73
 class WhitenStem(Callback):
-    "Fit every `PatchWhitening` input layer that has not seen data yet on `n_batches` training batches, as a fit starts."
+    "Fit every `PatchWhitening` input layer that has not seen data yet on `n_batches` training batches at fit start."
     order = 5   # before ChannelsLast and mixed precision: the filters are computed in fp32 from plain batches
     def __init__(self, n_batches:int=4): store_attr()
     def before_fit(self):
@@ -346,7 +373,7 @@ class WhitenStem(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #1602ae41
 class NormBiasLR(Callback):
-    "Train the BatchNorm biases at `mult` times the learning rate, by scaling their gradients before each step (exact for SGD)."
+    "Train BatchNorm biases at `mult` times the learning rate by scaling their gradients before a step (exact for SGD)."
     order = 15   # after fastai's MixedPrecision (10); scaling commutes with its unscaling anyway
     def __init__(self, mult:float=64.): store_attr()
     def before_fit(self):
@@ -359,13 +386,15 @@ class NormBiasLR(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #fceee6a7
 class LookaheadEMA(Callback):
-    "Every `k` steps move a slow copy of the model (weights and BN statistics) toward it by `1-decay*pct_train**power`, and continue from the slow copy; end on it."
+    """Every `k` steps move a slow copy of the model (weights, BN statistics) toward it by `1-decay*pct_train**power`,
+    and continue from the slow copy; end on it."""
     order = 60   # after the optimizer step, before `TopKCheckpoints` and the resume state save the model
     def __init__(self, k:int=5, decay:float=0.95**5, power:float=3.): store_attr()
 
     def before_fit(self):
         self.active = is_training_fit(self.learn)
-        self.slow = {n: t.detach().clone() for n, t in self.model.state_dict().items() if t.is_floating_point()} if self.active else {}
+        state = self.model.state_dict() if self.active else {}
+        self.slow = {n: t.detach().clone() for n, t in state.items() if t.is_floating_point()}
 
     @torch.no_grad()
     def pull(self, decay:float):
@@ -414,7 +443,8 @@ class NaNGuard(PlainErrors, Callback):
         tk = getattr(self.learn, 'top_k_checkpoints', None)
         if tk is None or not tk.entries: return " No checkpoint was kept; try a lower learning rate."
         best = tk.entries[0]
-        return (f" The best checkpoint (epoch {best['epoch']}, {tk.monitor} {best['value']:.4f}) is kept in {tk.best_path}"
+        return (f" The best checkpoint (epoch {best['epoch']}, {tk.monitor} {best['value']:.4f}) "
+                f"is kept in {tk.best_path}"
                 f"{' and loaded into the model' if tk.restore_best else ''}; try a lower learning rate.")
 
     def after_fit(self):

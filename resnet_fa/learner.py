@@ -1,5 +1,5 @@
-"""`resnet_learner`, the optimizers the papers used, recipes as data, and the one training path that
-turns a dataset and a recipe into a run folder.
+"""`resnet_learner` (every argument of fastai's `vision_learner`, and resnet_fa's options), the optimizers
+the papers used, and recipes: published set-ups as data, the one carrier of training options.
 
 Docs: https://resnet-fa.github.io/resnet_fa/learner.html.md"""
 
@@ -32,10 +32,10 @@ from .callbacks import (precision_cbs, TopKCheckpoints, NaNGuard, WhitenStem, No
                                  TorchCompile)
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SHORTHANDS', 'SCHEDULES', 'RECIPES', 'nesterov_step', 'sgd', 'adamw', 'nesterov', 'get_optimizer',
-           'top5_accuracy', 'default_metrics', 'check_settings', 'mix_cbs', 'default_lr', 'resnet_learner', 'Recipe',
-           'list_recipes', 'get_recipe', 'step_sched', 'schedule_for', 'fit_recipe', 'recipe_learner_args',
-           'learner_from_recipe', 'recipe_dls', 'find_lr']
+__all__ = ['OPTIMIZERS', 'RECIPES', 'nesterov_step', 'sgd', 'adamw', 'nesterov', 'get_optimizer', 'top5_accuracy',
+           'default_metrics', 'check_settings', 'mix_cbs', 'default_lr', 'resnet_learner', 'Recipe', 'list_recipes',
+           'get_recipe', 'step_sched', 'schedule_for', 'fit_recipe', 'recipe_learner_args', 'learner_from_recipe',
+           'recipe_dls', 'find_lr']
 
 # %% ../nbs/04_learner.ipynb #3103fd63
 def nesterov_step(p, lr, mom, grad_avg, **kwargs):
@@ -91,7 +91,8 @@ _RULES = dict(
     norm_bias_lr=(False, lambda v: v > 0, 'above 0'), wd=(False, _ge(0), '0 or more'),
     mixup=(False, _ge(0), '0 or more'), cutmix=(False, _ge(0), '0 or more'),
     label_smoothing=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
-    mom=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'), pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
+    mom=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
+    pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
 )
 
 def check_settings(**settings):
@@ -134,7 +135,7 @@ def default_lr(opt_func) -> float:
     return 0.1 if opt_func in (sgd, nesterov, SGD) else defaults.lr
 
 def _takes_n_out(fn) -> bool:
-    "Whether model function `fn` builds its own head for `n_out` classes (resnet_fa's convention), unlike torchvision's."
+    "Whether model function `fn` builds its own head for `n_out` classes (resnet_fa's convention; torchvision's not)."
     try: return 'n_out' in inspect.signature(fn).parameters
     except (TypeError, ValueError): return False
 
@@ -144,7 +145,7 @@ def _loss(dls, loss_func, label_smoothing):
     return getattr(dls.train_ds, 'loss_func', None) or CrossEntropyLossFlat()   # fastai's: the targets' own loss
 
 # resnet_fa's shorthands and the fastai argument each one sets: passing both is a contradiction
-SHORTHANDS = dict(opt='opt_func', label_smoothing='loss_func')
+_SHORTHANDS = dict(opt='opt_func', label_smoothing='loss_func')
 
 def resnet_learner(
     dls:DataLoaders, # Any fastai `DataLoaders` (resnet_fa's `get_dls` or fastai's own)
@@ -198,7 +199,7 @@ def resnet_learner(
 ) -> Learner:
     "A fastai `Learner` for a ResNet `arch` on `dls`: `vision_learner`'s arguments and meanings, and resnet_fa's own."
     given = dict(opt=opt, opt_func=opt_func, label_smoothing=label_smoothing, loss_func=loss_func)
-    for short, long in SHORTHANDS.items():
+    for short, long in _SHORTHANDS.items():
         if given[short] and given[long] is not None:
             raise ResnetFaError(f"Pass {short} or {long}, not both: {short} is resnet_fa's shorthand for a {long}.")
     check_settings(lr=lr if isinstance(lr, (int, float)) else None, wd=wd, label_smoothing=label_smoothing,
@@ -227,7 +228,8 @@ def resnet_learner(
         if isinstance(arch, nn.Module):
             raise ResnetFaError("pretrained needs an architecture name or function, not a built model.")
         if zero_init_residual:
-            raise ResnetFaError("zero_init_residual is for random initialisation: pretrained weights already set every BN.")
+            raise ResnetFaError("zero_init_residual is for random initialisation: "
+                                "pretrained weights already set every BN.")
         if model_kwargs:
             raise ResnetFaError(f"model_kwargs ({', '.join(model_kwargs)}) change the architecture: "
                                 "the pretrained weights would not fit it.")
@@ -268,7 +270,7 @@ def _tensorboard_cb(path):
     return TensorBoardCallback(log_dir=Path(path or '.')/'tensorboard', trace_model=False)
 
 # %% ../nbs/04_learner.ipynb #ed3c56a4
-SCHEDULES = ('one_cycle', 'flat_cos', 'step', 'linear')
+_SCHEDULES = ('one_cycle', 'flat_cos', 'step', 'linear')
 
 @dataclass
 class Recipe:
@@ -307,12 +309,15 @@ class Recipe:
 
     def __post_init__(self):
         check_settings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        if not self.epochs and not self.iterations: raise ResnetFaError(f"Recipe {self.name!r} needs epochs or iterations.")
-        if self.schedule not in SCHEDULES: raise ResnetFaError(_unknown('schedule', self.schedule, SCHEDULES))
-        if not callable(self.opt) and self.opt not in OPTIMIZERS: raise ResnetFaError(_unknown('optimizer', self.opt, OPTIMIZERS))
+        if not self.epochs and not self.iterations:
+            raise ResnetFaError(f"Recipe {self.name!r} needs epochs or iterations.")
+        if self.schedule not in _SCHEDULES: raise ResnetFaError(_unknown('schedule', self.schedule, _SCHEDULES))
+        if not callable(self.opt) and self.opt not in OPTIMIZERS:
+            raise ResnetFaError(_unknown('optimizer', self.opt, OPTIMIZERS))
         ms = list(self.milestones)
         if not all(isinstance(m, (int, float)) and 0 < m < 1 for m in ms) or ms != sorted(ms):
-            raise ResnetFaError(f"milestones must be increasing fractions of training between 0 and 1, not {self.milestones!r}.")
+            raise ResnetFaError("milestones must be increasing fractions of training between 0 and 1, "
+                                f"not {self.milestones!r}.")
 
     def replace(self, **kwargs) -> Recipe:
         "A copy with `kwargs` changed (`None` values are ignored, so CLI defaults do not override)."
@@ -442,7 +447,7 @@ def schedule_for(recipe:Recipe, lr:float, total_iters:int) -> dict:
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedNo(lr, lr), SchedCos(lr, lr/1e5)])}
     if r.schedule == 'linear':
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedLin(lr/1e3, lr), SchedLin(lr, 0.)])}
-    raise ResnetFaError(_unknown('schedule', r.schedule, SCHEDULES))
+    raise ResnetFaError(_unknown('schedule', r.schedule, _SCHEDULES))
 
 def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None=None, start_epoch:int=0, cbs=None):
     "Train `learn` with the schedule, learning rate, momentum and weight decay of `recipe`."
@@ -466,7 +471,7 @@ def recipe_learner_args(recipe) -> dict:
 def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
     "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`; `kwargs` override the recipe."
     args = recipe_learner_args(recipe)
-    for short, long in SHORTHANDS.items():   # a fastai argument given here replaces the recipe's shorthand for it
+    for short, long in _SHORTHANDS.items():   # a fastai argument given here replaces the recipe's shorthand for it
         if kwargs.get(long) is not None: args.pop(short, None)
     return resnet_learner(dls, **{**args, **kwargs})
 
@@ -490,7 +495,7 @@ def _suggestions(learn, num_it, funcs) -> dict:
     return res
 
 def find_lr(learn:Learner, num_it:int=100, fname=None):
-    "fastai's `lr_find` with each suggestion that can be computed, as fastai's `SuggestedLRs`; the plot saved to `fname`."
+    "fastai's `lr_find` with each suggestion it can compute, as fastai's `SuggestedLRs`; the plot saved to `fname`."
     import matplotlib.pyplot as plt
     from fastai.callback.schedule import valley, slide, minimum, steep
     learn.lr_find(num_it=num_it, show_plot=False, suggest_funcs=None)

@@ -99,7 +99,7 @@ def test_precision_cbs_bf16_channels_last_trains(data, tmp_path):
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     f = tmp_path/'sub'/'state.pth'
-    atomic_save({'w': torch.arange(3)}, f)
+    atomic_torch_save({"w": torch.arange(3)}, f)
     def half_then_fail(fh): fh.write(b'x'*1000); raise OSError('disk full')
     with pytest.raises(OSError, match='disk full'): atomic_write(f, half_then_fail)
     assert torch.equal(torch.load(f)['w'], torch.arange(3))
