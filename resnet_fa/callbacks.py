@@ -482,9 +482,11 @@ class TorchCompile(Callback):
         if not is_training_fit(self.learn): return
         self.fallback = compile_unavailable(self.backend, next(self.model.parameters()).device)
         if self.fallback: return warnings.warn(f"Training uncompiled: {self.fallback}.")
-        self.model.compile(mode=self.mode, backend=self.backend, dynamic=self.dynamic, fullgraph=self.fullgraph)
-        compiled, self._call = self.model._compiled_call_impl, self.model._call_impl
-        self.model._compiled_call_impl = lambda *a, **k: self._first_call(compiled, *a, **k)
+        # the module compiled: another callback may wrap `learn.model` later, as DDP does
+        self.compiled_module = m = self.model
+        m.compile(mode=self.mode, backend=self.backend, dynamic=self.dynamic, fullgraph=self.fullgraph)
+        compiled, self._call = self.compiled_module._compiled_call_impl, self.compiled_module._call_impl
+        self.compiled_module._compiled_call_impl = lambda *a, **k: self._first_call(compiled, *a, **k)
         self._hooks(True)
         self.compiled = True
 
@@ -497,7 +499,7 @@ class TorchCompile(Callback):
             warnings.warn(f"Training uncompiled: {self.fallback}.")
             self._uncompile()
             return self._call(*args, **kwargs)
-        self.model._compiled_call_impl = compiled   # compiled once: no more checks on the hot path
+        self.compiled_module._compiled_call_impl = compiled   # compiled once: no more checks on the hot path
         return out
 
     def _hooks(self, on:bool):
@@ -514,7 +516,7 @@ class TorchCompile(Callback):
     def _add_time(self, *_): self.compile_time += time.perf_counter() - getattr(self, '_t0', time.perf_counter())
 
     def _uncompile(self):
-        self.model._compiled_call_impl = None
+        self.compiled_module._compiled_call_impl = None
         self._hooks(False)
 
     def after_fit(self):

@@ -198,13 +198,11 @@ def resnet_learner(
     **kwargs # Passed to timm's `create_model` through fastai (as `vision_learner` does)
 ) -> Learner:
     "A fastai `Learner` for a ResNet `arch` on `dls`: `vision_learner`'s arguments and meanings, and resnet_fa's own."
-    given = dict(opt=opt, opt_func=opt_func, label_smoothing=label_smoothing, loss_func=loss_func)
+    args = dict(locals())   # every argument, checked by its name
     for short, long in _SHORTHANDS.items():
-        if given[short] and given[long] is not None:
+        if args[short] and args[long] is not None:
             raise ResnetFaError(f"Pass {short} or {long}, not both: {short} is resnet_fa's shorthand for a {long}.")
-    check_settings(lr=lr if isinstance(lr, (int, float)) else None, wd=wd, label_smoothing=label_smoothing,
-                   mixup=mixup, cutmix=cutmix, keep_best=keep_best, patience=patience, norm_bias_lr=norm_bias_lr,
-                   n_out=n_out, n_in=n_in)
+    check_settings(**{k: v for k, v in args.items() if not isinstance(v, slice)})   # a slice lr: per-group rates
     n_out = n_out or dls.c
     opt_func = opt_func or get_optimizer(opt or 'sgd')
     head = {k: v for k, v in dict(init=init, custom_head=custom_head, concat_pool=concat_pool, pool=pool,
