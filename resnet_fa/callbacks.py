@@ -495,7 +495,9 @@ class TorchCompile(Callback):
         try: out = compiled(*args, **kwargs)
         except Exception as e:
             if not _is_compile_error(e): raise
-            self.fallback = f"torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]})"
+            cause = getattr(e, 'inner_exception', None) or e.__cause__ or e   # what the backend itself raised
+            why = (str(cause).strip().splitlines() or [''])[0][:200]
+            self.fallback = f"torch.compile failed ({type(cause).__name__}: {why})"
             warnings.warn(f"Training uncompiled: {self.fallback}.")
             self._uncompile()
             return self._call(*args, **kwargs)
