@@ -172,16 +172,16 @@ def test_find_lr_returns_fastais_suggested_lrs(dls, tmp_path):
 # ---- compiled training ------------------------------------------------------------------------------
 
 def test_compiled_training_on_cpu_matches_eager(dls):
-    "A ResNet-20 compiled with inductor (gcc) for one short epoch: trains, predicts as eager, saves clean keys."
+    "A ResNet-20 compiled with inductor (gcc) for two short epochs: trains, predicts as eager, saves clean keys."
     seed_everything(0)
     learn = resnet_learner(dls, 'resnet20', precision='fp32', compile=True)
     tc = next(cb for cb in learn.cbs if isinstance(cb, TorchCompile))
-    with learn.no_bar(): learn.fit_one_cycle(1)
+    with learn.no_bar(): learn.fit_one_cycle(2)   # one epoch leaves BatchNorm statistics unsettled at lr 0.1
     assert tc.compiled and tc.fallback is None, tc.fallback
     assert tc.compile_time > 1          # seconds spent compiling, measured apart from training
     assert learn.model._compiled_call_impl is None   # a plain module after the fit
     assert not any(k.startswith('_orig_mod') for k in learn.model.state_dict())
-    assert learn.recorder.values[-1][2] > 0.3        # it learnt (chance: 0.1)
+    assert learn.recorder.values[-1][2] > 0.5        # it learnt (chance: 0.1)
     # the compiled model and the eager model give the same predictions on the same weights
     x, _ = dls.valid.one_batch()
     x = x.as_subclass(torch.Tensor)
