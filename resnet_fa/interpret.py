@@ -33,7 +33,7 @@ from fastai.data.transforms import Normalize
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from .core import ResnetFaError
-from .data import open_rgb, image_files, unreadable_images, BadImageWarning
+from .data import open_rgb, image_files, image_tfms, unreadable_images, BadImageWarning
 from .callbacks import CPUMixedPrecision
 
 # %% auto #0
@@ -395,8 +395,8 @@ def normalize_stats(dl) -> tuple[list, list]:
     return [0.]*3, [1.]*3
 
 def _input_size(learn) -> int:
-    "The side of the learner's validation inputs (from its `Resize` item transform, or one batch)."
-    for t in learn.dls.valid.after_item.fs:
+    "The side of the learner's validation inputs (from its resizing item transform, or one batch)."
+    for t in image_tfms(learn.dls.valid):
         size = getattr(t, 'size', None)
         if isinstance(size, int) or (isinstance(size, tuple) and len(size) == 2): return int(max(listify(size)))
     return int(max(learn.dls.valid.one_batch()[0].shape[-2:]))
@@ -435,7 +435,20 @@ class _Views(torch.utils.data.Dataset):
         if self.kind == 'center': return i, TF.center_crop(x, self.crop)[None]
         return i, torch.stack(TF.ten_crop(x, self.crop))
 
-def _as_list(b): return b
+class _Collate:
+    "Batch `_Views` items into `(indices, unreadable indices, views)`, the views stacked into few, large tensors."
+    def __init__(self, kind:str): self.kind = kind
+    def __call__(self, chunk):
+        ok, bad = [(i, v) for i, v in chunk if v is not None], [i for i, v in chunk if v is None]
+        idxs, views = [i for i, _ in ok], [v for _, v in ok]
+        if not views: return idxs, bad, None
+        if self.kind != 'multi_scale': return idxs, bad, torch.cat(views)
+        scales = []  # per scale: (positions, stacked images) of each resized shape, which go through the model together
+        for s in range(len(views[0])):
+            groups = defaultdict(list)
+            for j, v in enumerate(views): groups[v[s].shape].append(j)
+            scales.append([(js, torch.stack([views[j][s] for j in js])) for js in groups.values()])
+        return idxs, bad, scales
 
 class _Scorer:
     "Class probabilities (on the CPU) of a batch of [0, 1] images normalised as `learn`'s, `pixels` at most a pass."
@@ -449,19 +462,17 @@ class _Scorer:
         outs = [self.model((o.to(self.device) - self.mean)/self.std) for o in x.split(n)]
         return torch.cat([self.act(_as_torch_tensor(o).float()).cpu() for o in outs])
 
-def _score_views(score, kind, views, flip=True):
-    "Each image's class probabilities under protocol `kind`, from the `_Views` of a chunk of images."
-    if kind == 'center': return score(torch.cat(views))
-    if kind == 'ten_crop': return score(torch.cat(views)).view(len(views), 10, -1).mean(1)
-    total = [0]*len(views)
-    for s in range(len(views[0])):
-        groups = defaultdict(list)  # images of one resized shape go through the model together
-        for i, v in enumerate(views): groups[v[s].shape].append(i)
-        for idxs in groups.values():
-            x = torch.stack([views[i][s] for i in idxs])
+def _score_views(score, kind:str, views, n:int, flip:bool=True):
+    "Class probabilities of each of `n` images under protocol `kind`, from a `_Collate`d chunk of `_Views`."
+    if kind == 'center': return score(views)
+    if kind == 'ten_crop': return score(views).view(n, 10, -1).mean(1)
+    total = None
+    for groups in views:
+        for js, x in groups:
             p = score(x) + score(x.flip(-1)) if flip else score(x)
-            for i, o in zip(idxs, p): total[i] = total[i] + o
-    return torch.stack(total)/(len(views[0])*(2 if flip else 1))
+            if total is None: total = torch.zeros(n, p.shape[1])
+            total[js] += p
+    return total/(len(views)*(2 if flip else 1))
 
 def _ranks(probs, targs): return (probs > probs.gather(1, targs[:, None])).sum(1)
 
@@ -494,7 +505,7 @@ def evaluate_protocols(learn:Learner, # the classifier to evaluate
     crop = ifnone(crop, _input_size(learn) if set(protocols) - {'tta'} else 224)
     resize = ifnone(resize, round(crop*256/224))
     sizes = tuple(ifnone(sizes, [round(crop*s/224) for s in _paper_scales]))
-    num_workers = ifnone(num_workers, getattr(learn.dls.valid, 'num_workers', 0))
+    num_workers = ifnone(num_workers, getattr(getattr(learn.dls.valid, 'fake_l', None), 'num_workers', 0))
     score, rows, broken = _Scorer(learn, bs*crop*crop), [], set()
     for p in protocols:
         start, ranks = time.perf_counter(), []
@@ -505,15 +516,13 @@ def evaluate_protocols(learn:Learner, # the classifier to evaluate
                 probs, _ = bare.tta(dl=dl, n=tta_n)
             ranks.append(_ranks(_as_torch_tensor(probs).float(), targs[kept]))
         else:
-            views = TorchDataLoader(_Views(files, p, crop, resize, sizes), batch_size=bs, num_workers=num_workers,
-                                    collate_fn=_as_list)
+            chunks = TorchDataLoader(_Views(files, p, crop, resize, sizes), batch_size=bs, num_workers=num_workers,
+                                     collate_fn=_Collate(p))
             with _inference(learn):
-                for chunk in _progress(views, quiet, p):
-                    broken.update(i for i, v in chunk if v is None)
-                    ok = [(i, v) for i, v in chunk if v is not None]
-                    if not ok: continue
-                    idxs, vs = zip(*ok)
-                    try: probs = _score_views(score, p, list(vs), flip)
+                for idxs, bad, views in _progress(chunks, quiet, p):
+                    broken.update(bad)
+                    if not idxs: continue
+                    try: probs = _score_views(score, p, views, len(idxs), flip)
                     except RuntimeError as e:
                         if p != 'multi_scale': raise
                         raise ResnetFaError("Multi-scale testing needs a fully-convolutional model (ending with "

@@ -8,8 +8,9 @@ from fastai.vision.all import (ImageDataLoaders, Learner, Resize, accuracy, Conv
 from PIL import Image
 from sklearn.metrics import classification_report, top_k_accuracy_score
 from resnet_fa.core import ResnetFaError, sample_data
-from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid, evaluate_protocols,
-                                 log_interpretation_to_tensorboard, TensorBoardReport, write_reports, write_table)
+from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid,
+                                 evaluate_protocols, log_interpretation_to_tensorboard, TensorBoardReport, write_reports,
+                                 write_table, normalize_stats, tta_accuracies, ResnetInterpretation)
 
 torch.set_num_threads(1)  # two shared cores: one thread is much faster than two under load
 CLASSES = ['airplane', 'automobile', 'frog', 'ship', 'truck']
@@ -277,3 +278,142 @@ def test_write_reports(learn, interp, tmp_path):
     assert summary['top1'].item() == pytest.approx(interp.topk_accuracy(1))
     p = write_table(pd.DataFrame({'top1': [0.5]}, index=pd.Index(['center'], name='protocol')), tmp_path, 'eval')
     assert p['eval_md'].read_text() == '| protocol | top1 |\n|---|---:|\n| center | 0.5000 |\n'
+
+
+def test_builds_on_fastai_classification_interpretation(interp, preds, capsys):
+    "fastai's class and methods, on the stored predictions: no second pass over the data."
+    from fastai.interpret import ClassificationInterpretation
+    from sklearn.metrics import classification_report
+    probs, targs = preds
+    assert isinstance(interp, ClassificationInterpretation) and isinstance(interp, ResnetInterpretation)
+    fig = interp.plot_confusion_matrix()
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == 25 and sum(map(int, texts)) == 100
+    assert sorted(map(int, texts)) == sorted(interp.confusion_matrix().flatten().tolist())
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == CLASSES
+    norm = interp.plot_confusion_matrix(normalize=True)
+    assert all(float(t.get_text()) <= 1 for t in norm.axes[0].texts)
+    calls = []
+    h = interp.learn.model.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    try:
+        interp.print_classification_report()
+        assert interp.most_confused() and all(type(n) is int for *_, n in interp.most_confused())
+    finally: h.remove()
+    assert not calls  # the stored predictions, not another pass
+    report = classification_report(targs, probs.argmax(1), labels=range(5), target_names=CLASSES, zero_division=0)
+    assert capsys.readouterr().out.strip() == report.strip()
+    x, p, y, d, losses = interp[[3, 7]]  # fastai's indexing, without the learner's callbacks
+    assert x.shape == (2, 3, 32, 32) and torch.allclose(p, probs[[3, 7]].as_subclass(torch.Tensor), atol=1e-5)
+    assert y.tolist() == targs[[3, 7]].tolist() and d.tolist() == interp.decoded[[3, 7]].tolist()
+    assert torch.equal(losses, interp.losses[[3, 7]])
+
+def _png_16bit(path, value):
+    Image.fromarray(np.full((32, 32), value, dtype=np.uint16)).save(path)
+    assert Image.open(path).mode.startswith('I')
+
+def _png_header_only(path, w, h):
+    "A PNG whose header announces a `w` x `h` image (far beyond Pillow's decompression-bomb limit)."
+    import struct, zlib
+    def chunk(kind, data): return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))
+                     + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
+
+@pytest.fixture(scope='module')
+def odd_images(tmp_path_factory):
+    "A class folder with a 16-bit grey PNG and a half-transparent RGBA PNG among ordinary CIFAR images."
+    from resnet_fa.data import folder_dls
+    src = sample_data('cifar10')
+    if src is None: pytest.skip('CIFAR-10 sample data not available')
+    root = tmp_path_factory.mktemp('odd')
+    for split, (a, b) in (('train', (0, 8)), ('valid', (8, 12))):
+        for c in ('frog', 'ship'):
+            link(sorted((src/'train'/c).iterdir())[a:b], root/split/c)
+    _png_16bit(root/'valid'/'frog'/'scan16.png', 33000)
+    Image.new('RGBA', (32, 32), (0, 0, 255, 128)).save(root/'valid'/'ship'/'alpha.png')
+    set_seed(0)
+    dls = folder_dls(root, size=32, bs=8, valid='valid', num_workers=0)
+    return root, Learner(dls, tiny_resnet(2))
+
+def test_eval_decodes_as_training_does(odd_images):
+    "A 16-bit scan and a transparent PNG reach the model with the same pixels in eval as in training's pipeline."
+    root, learn = odd_images
+    odd = [root/'valid'/'frog'/'scan16.png', root/'valid'/'ship'/'alpha.png']
+    seen = []
+    h = learn.model.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().float().clone()))
+    try: res = evaluate_protocols(learn, odd, protocols=('center',), crop=32, resize=32, quiet=True)
+    finally: h.remove()
+    assert res.loc['center', 'n'] == 2
+    training = learn.dls.test_dl(odd, num_workers=0).one_batch()[0].as_subclass(torch.Tensor).float()
+    assert torch.allclose(seen[0], training, atol=1e-5)
+    mean, std = (torch.tensor(o).view(1, 3, 1, 1) for o in normalize_stats(learn.dls))
+    pixels = (seen[0]*std + mean)*255
+    assert torch.allclose(pixels[0], torch.full_like(pixels[0], 33000//256), atol=0.01)  # the top 8 bits, not white
+    assert torch.allclose(pixels[1, :, 0, 0], torch.tensor([127., 127., 255.]), atol=1.01)  # composited on white
+
+def test_eval_skips_and_names_unreadable_images(odd_images, tmp_path, monkeypatch):
+    "A truncated JPEG and a 20000 x 20000 PNG are skipped with one warning naming them, as training skips them."
+    from resnet_fa.data import BadImageWarning
+    import resnet_fa.interpret as interp_mod
+    root, learn = odd_images
+    folder = tmp_path/'valid'
+    for c in ('frog', 'ship'): link(sorted((root/'valid'/c).glob('*.jpg')), folder/c)
+    good = sorted((root/'valid'/'frog').glob('*.jpg'))[0].read_bytes()
+    (folder/'frog'/'truncated.jpg').write_bytes(good[:len(good)//2])
+    _png_header_only(folder/'ship'/'huge.png', 20000, 20000)
+    with pytest.warns(BadImageWarning) as w:
+        res = evaluate_protocols(learn, folder, protocols=('center', 'tta'), crop=32, tta_n=1, quiet=True)
+    msg = ' '.join(str(o.message) for o in w)
+    assert 'truncated.jpg' in msg and 'huge.png' in msg and 'Skipped 2 unreadable' in msg
+    assert (res['n'] == 8).all()
+    # the same from a list of files
+    files = sorted(folder.rglob('*.*'))
+    with pytest.warns(BadImageWarning, match='Skipped 2 unreadable'):
+        assert evaluate_protocols(learn, files, protocols=('center',), crop=32, quiet=True).loc['center', 'n'] == 8
+    # a file that passed the check but fails to decode later (changed on disk) is skipped and named too
+    monkeypatch.setattr(interp_mod, 'unreadable_images', lambda files: [])
+    with pytest.warns(BadImageWarning, match='truncated.jpg'):
+        res = evaluate_protocols(learn, files, protocols=('center', 'ten_crop', 'multi_scale', 'tta'), crop=32, tta_n=1,
+                                 quiet=True)
+    assert (res['n'] == 8).all()
+
+def test_progress_bars_and_quiet(learn, cifar5, capsys):
+    capsys.readouterr()
+    evaluate_protocols(learn, cifar5/'valid', protocols=('center', 'ten_crop'), bs=50, quiet=True)
+    interpret(learn, quiet=True)
+    assert capsys.readouterr().out == ''
+    interpret(learn)
+    assert capsys.readouterr().out != ''  # fastprogress's bar, as fastai's get_preds shows
+
+def test_inference_uses_the_learners_precision(dls, cifar5):
+    "Eval and interpretation run under the autocast of the learner's mixed-precision callback, as get_preds does."
+    from fastai.callback.channelslast import ChannelsLast
+    from resnet_fa.callbacks import CPUMixedPrecision
+    set_seed(0)
+    learn = Learner(dls, tiny_resnet(5), cbs=[ChannelsLast(), CPUMixedPrecision()])
+    modes = []
+    h = learn.model.register_forward_hook(lambda m, i, o: modes.append(torch.is_autocast_enabled('cpu')))
+    try:
+        interpret(learn, quiet=True)
+        evaluate_protocols(learn, cifar5/'valid', protocols=('center', 'tta'), bs=50, tta_n=1, quiet=True)
+        tta_accuracies(learn)
+        n = len(modes)
+        tta_accuracies(learn, autocast=False)
+    finally: h.remove()
+    assert n > 0 and all(modes[:n]) and not any(modes[n:])
+    assert next(learn.model.parameters()).is_contiguous(memory_format=torch.channels_last)
+    plain = Learner(dls, tiny_resnet(5))
+    seen = []
+    h = plain.model.register_forward_hook(lambda m, i, o: seen.append(torch.is_autocast_enabled('cpu')))
+    try: interpret(plain, quiet=True)
+    finally: h.remove()
+    assert seen and not any(seen)
+
+def test_normalize_stats(dls, odd_images):
+    "The statistics of the Normalize batch transform, read once for eval and for `resnet_fa serve`."
+    from resnet_fa.data import FastNormalize
+    assert normalize_stats(dls) == ([0.]*3, [1.]*3)  # fastai's from_folder without Normalize
+    learn = odd_images[1]
+    norm = next(t for t in learn.dls.after_batch.fs if isinstance(t, FastNormalize))
+    mean, std = normalize_stats(learn.dls.valid)
+    assert np.allclose(mean, norm.mean.flatten().tolist()) and np.allclose(std, norm.std.flatten().tolist())
+    assert 0 < min(std) and mean != [0.]*3
