@@ -428,7 +428,8 @@ class _Views(torch.utils.data.Dataset):
         self.files, self.kind, self.crop, self.resize, self.sizes = files, kind, crop, resize, sizes
     def __len__(self): return len(self.files)
     def __getitem__(self, i):
-        try: im = open_rgb(self.files[i])
+        f = self.files[i]
+        try: im = open_rgb(f)
         except Exception: return i, None  # checked before, yet broken now (a file changed or truncated): skipped
         if self.kind == 'multi_scale': return i, [TF.to_tensor(TF.resize(im, s)) for s in self.sizes]
         x = TF.to_tensor(TF.resize(im, self.resize))  # resized as a PIL image (antialiased), cropped as a tensor
