@@ -1,6 +1,5 @@
-"Interpretation, Grad-CAM, test-time protocols, TensorBoard logging and reports, on small models trained in seconds on real images."
+"Interpretation, Grad-CAM, test-time protocols, TensorBoard and reports, on small models trained on real images."
 import os
-from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch, torch.nn as nn
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 from fastai.vision.all import (ImageDataLoaders, Learner, Resize, accuracy, ConvLayer, ResBlock, Flatten, MixUp, CutMix,
@@ -9,8 +8,8 @@ from PIL import Image
 from sklearn.metrics import classification_report, top_k_accuracy_score
 from resnet_fa.core import ResnetFaError, sample_data
 from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid,
-                                 evaluate_protocols, log_interpretation_to_tensorboard, TensorBoardReport, write_reports,
-                                 write_table, normalize_stats, tta_accuracies, ResnetInterpretation)
+                                 evaluate_protocols, log_interpretation_to_tensorboard, TensorBoardReport,
+                                 write_reports, write_table, normalize_stats, tta_accuracies, ResnetInterpretation)
 
 torch.set_num_threads(1)  # two shared cores: one thread is much faster than two under load
 CLASSES = ['airplane', 'automobile', 'frog', 'ship', 'truck']
@@ -56,7 +55,8 @@ def test_confusion_matrix_sums_to_validation_size(interp, dls):
     assert cm.sum() == len(dls.valid_ds) == 100
     assert cm.sum(1).tolist() == [20]*5
     assert len(interp) == 100
-    for actual, pred, n in interp.most_confused(): assert actual != pred and n == cm[CLASSES.index(actual), CLASSES.index(pred)]
+    for actual, pred, n in interp.most_confused():
+        assert actual != pred and n == cm[CLASSES.index(actual), CLASSES.index(pred)]
 
 def test_per_class_agrees_with_sklearn(interp, preds):
     probs, targs = preds
@@ -81,7 +81,8 @@ def test_streamed_values_match_full_predictions(interp, preds):
     probs, targs = preds
     assert torch.equal(interp.targs, targs.as_subclass(torch.Tensor).long())
     assert torch.equal(interp.decoded, probs.argmax(1).as_subclass(torch.Tensor))
-    ce = torch.nn.functional.cross_entropy(torch.log(probs.as_subclass(torch.Tensor)), targs.as_subclass(torch.Tensor).long(), reduction='none')
+    p, t = probs.as_subclass(torch.Tensor), targs.as_subclass(torch.Tensor).long()
+    ce = torch.nn.functional.cross_entropy(torch.log(p), t, reduction='none')
     assert torch.allclose(interp.losses, ce, atol=1e-4)
     for c in range(5):
         tp, fp, tn, fn, _, _ = compute_curve((targs == c).numpy(), probs[:, c].numpy(), num_thresholds=127)
@@ -103,7 +104,8 @@ def test_interpretation_with_mixup_and_cutmix(dls, mix):
     it = interpret(learn)
     assert it.confusion_matrix().sum() == 100 and it.losses.shape == (100,)
     assert learn.loss_func is lf and len(learn.cbs) == n_cbs
-    with learn.no_bar(), learn.removed_cbs([cb for cb in learn.cbs if isinstance(cb, mix)]): probs, targs = learn.get_preds()
+    with learn.no_bar(), learn.removed_cbs([cb for cb in learn.cbs if isinstance(cb, mix)]):
+        probs, targs = learn.get_preds()
     assert torch.equal(it.decoded, probs.argmax(1).as_subclass(torch.Tensor))
     # a mixing loss left swapped in (as after a cancelled run) is unwrapped
     m = next(cb for cb in learn.cbs if isinstance(cb, mix)); m.old_lf = lf
@@ -124,13 +126,16 @@ def test_gradcam_target_layer_is_found_for_common_models():
         def __init__(self):
             super().__init__()
             self.stem = ConvLayer(3, 8)
-            self.layer1, self.layer2, self.layer3 = ResBlock(1, 8, 8), ResBlock(1, 8, 16, stride=2), ResBlock(1, 16, 32, stride=2)
+            self.layer1, self.layer2 = ResBlock(1, 8, 8), ResBlock(1, 8, 16, stride=2)
+            self.layer3 = ResBlock(1, 16, 32, stride=2)
             self.post_norm = nn.Identity()  # where a pre-activation net would normalise: a no-op here
             self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(32, 10)
-        def forward(self, x): return self.fc(self.pool(self.post_norm(self.layer3(self.layer2(self.layer1(self.stem(x)))))).flatten(1))
+        def forward(self, x):
+            return self.fc(self.pool(self.post_norm(self.layer3(self.layer2(self.layer1(self.stem(x)))))).flatten(1))
     net = CifarNet()
     assert gradcam_target_layer(net, torch.zeros(1, 3, 32, 32)) is net.layer3
-    with pytest.raises(ResnetFaError, match='no spatial feature map'): gradcam_target_layer(nn.Sequential(Flatten(), nn.Linear(12, 2)), torch.zeros(1, 3, 2, 2))
+    with pytest.raises(ResnetFaError, match='no spatial feature map'):
+        gradcam_target_layer(nn.Sequential(Flatten(), nn.Linear(12, 2)), torch.zeros(1, 3, 2, 2))
 
 def test_gradcam_map(learn, dls):
     img = dls.valid_ds.items[0]
@@ -162,12 +167,14 @@ def test_gradcam_grid(learn, interp):
     assert len(axes) == min(6, wrong)
     assert all('true:' in ax.get_title() and 'pred:' in ax.get_title() for ax in axes)
     worst = interp.top_losses(1, misclassified=True)[1].item()
-    assert axes[0].get_title().startswith(f'true: {interp.vocab[interp.targs[worst]]}\npred: {interp.vocab[interp.decoded[worst]]}')
+    true, pred = interp.vocab[interp.targs[worst]], interp.vocab[interp.decoded[worst]]
+    assert axes[0].get_title().startswith(f'true: {true}\npred: {pred}')
 
 def test_ten_crop_equals_center_crop_on_identity_like_case(dls, cifar5):
-    "With resize == crop all five crops are the whole image, and a colour-only model ignores flips: 10-crop == centre crop."
+    "With resize == crop all five crops are the whole image, and a colour-only model ignores flips: 10-crop == centre."
     set_seed(0)
-    colour = quiet_fit(Learner(dls, nn.Sequential(nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(3, 5)), metrics=accuracy), 3, 0.1, one_cycle=False)
+    colour = Learner(dls, nn.Sequential(nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(3, 5)), metrics=accuracy)
+    quiet_fit(colour, 3, 0.1, one_cycle=False)
     seen = []
     h = colour.model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
     try: res = evaluate_protocols(colour, cifar5/'valid', protocols=('center', 'ten_crop'), crop=32, resize=32, bs=50)
@@ -185,8 +192,10 @@ def test_protocols_on_cifar(learn, cifar5, preds, tmp_path):
     probs, targs = preds
     assert whole.loc['center', 'top1'] == pytest.approx(float((probs.argmax(1) == targs).float().mean()))
     link(sorted((cifar5/'valid'/'frog').glob('*'))[:2], tmp_path/'dog')
-    with pytest.raises(ResnetFaError, match='not classes of the learner'): evaluate_protocols(learn, tmp_path, protocols=('center',))
-    with pytest.raises(ResnetFaError, match='Unknown protocols'): evaluate_protocols(learn, cifar5/'valid', protocols=('five_crop',))
+    with pytest.raises(ResnetFaError, match='not classes of the learner'):
+        evaluate_protocols(learn, tmp_path, protocols=('center',))
+    with pytest.raises(ResnetFaError, match='Unknown protocols'):
+        evaluate_protocols(learn, cifar5/'valid', protocols=('five_crop',))
 
 def test_tta_leaves_the_learner_alone(dls, cifar5, tmp_path):
     "fastai's tta fires before_fit/after_fit: evaluate_protocols must not empty the history or truncate the CSV log."
@@ -210,7 +219,8 @@ def test_multi_scale_handles_non_square_images(tmp_path):
     sizes = {Image.open(f).size for f in (tmp_path/'valid').rglob('*.jpg')}
     assert any(w != h for w, h in sizes)
     set_seed(0)
-    dls = ImageDataLoaders.from_folder(tmp_path, train='train', valid='valid', item_tfms=Resize(48), bs=16, num_workers=0)
+    dls = ImageDataLoaders.from_folder(tmp_path, train='train', valid='valid', item_tfms=Resize(48), bs=16,
+                                       num_workers=0)
     learn = quiet_fit(Learner(dls, tiny_resnet(3), metrics=accuracy), 1, 1e-2)
     shapes = []
     h = learn.model[0].register_forward_hook(lambda m, i, o: shapes.extend([tuple(i[0].shape[-2:])]*len(i[0])))
@@ -314,7 +324,8 @@ def _png_16bit(path, value):
 def _png_header_only(path, w, h):
     "A PNG whose header announces a `w` x `h` image (far beyond Pillow's decompression-bomb limit)."
     import struct, zlib
-    def chunk(kind, data): return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
     path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))
                      + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
 
