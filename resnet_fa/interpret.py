@@ -9,31 +9,38 @@ Docs: https://resnet-fa.github.io/resnet_fa/interpret.html.md"""
 
 # %% ../nbs/05_interpret.ipynb #5d3d1d10
 from __future__ import annotations
-import math, time, warnings
+import copy, math, time, warnings
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
 import torchvision.transforms.functional as TF
+from torch.utils.data import DataLoader as TorchDataLoader
 from fastcore.basics import store_attr, ifnone, listify, patch
 from fastcore.foundation import CollBase
+from fastprogress.fastprogress import progress_bar
+from sklearn.metrics import precision_recall_fscore_support, classification_report
 from fastai.torch_core import to_device, TensorImage
 from fastai.layers import NoneReduce
 from fastai.learner import Learner
+from fastai.interpret import ClassificationInterpretation
 from fastai.callback.core import Callback
 from fastai.callback.mixup import MixHandler
-from fastai.data.transforms import Normalize, get_image_files
-from fastai.vision.core import PILImage
+from fastai.callback.fp16 import MixedPrecision, AMPMode
+from fastai.callback.channelslast import ChannelsLast
+from fastai.data.transforms import Normalize
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from .core import ResnetFaError
+from .data import open_rgb, image_files, image_tfms, unreadable_images, BadImageWarning
+from .callbacks import CPUMixedPrecision
 
 # %% auto #0
 __all__ = ['iter_predictions', 'ResnetInterpretation', 'interpret', 'gradcam_target_layer', 'gradcam_maps', 'gradcam',
-           'plot_gradcam_grid', 'labelled_images', 'evaluate_protocols', 'shifted', 'tta_views', 'tta_accuracies',
-           'flip_tta_accuracy', 'markdown_table', 'log_interpretation_to_tensorboard', 'TensorBoardReport',
-           'write_table', 'write_reports']
+           'plot_gradcam_grid', 'normalize_stats', 'labelled_images', 'evaluate_protocols', 'shifted', 'tta_views',
+           'tta_accuracies', 'flip_tta_accuracy', 'markdown_table', 'log_interpretation_to_tensorboard',
+           'TensorBoardReport', 'write_table', 'write_reports']
 
 # %% ../nbs/05_interpret.ipynb #31353794
 def _plain_loss(learn):
@@ -55,6 +62,21 @@ def _eval_mode(model):
     finally:
         for m, f in zip(model.modules(), flags): m.training = f
 
+def _autocast(learn, enabled:bool|None=None):
+    "The autocast context of `learn`'s mixed-precision callback (`enabled`: force bfloat16 on or any autocast off)."
+    if enabled is False: return nullcontext()
+    device = next(learn.model.parameters()).device.type
+    for cb in learn.cbs.filter(lambda o: isinstance(o, (CPUMixedPrecision, MixedPrecision))):
+        if isinstance(cb, CPUMixedPrecision): return torch.autocast(device, dtype=cb.dtype)
+        return torch.autocast(device, dtype=torch.bfloat16 if cb.amp_mode == AMPMode.BF16 else torch.float16)
+    return torch.autocast(device, dtype=torch.bfloat16) if enabled else nullcontext()
+
+@contextmanager
+def _inference(learn, autocast:bool|None=None):
+    "`learn.model` in eval mode without gradients, in the memory format and autocast its callbacks train with."
+    if learn.cbs.filter(lambda o: isinstance(o, ChannelsLast)): learn.model.to(memory_format=torch.channels_last)
+    with _eval_mode(learn.model) as model, torch.no_grad(), _autocast(learn, autocast): yield model
+
 def _valid_dl(learn, dl=None, ds_idx=1):
     "`dl`, or the learner's validation `DataLoader`, in dataset order and keeping the last partial batch."
     dl = ifnone(dl, learn.dls[ds_idx])
@@ -64,39 +86,52 @@ def _split_batch(dl, b):
     n_inp = getattr(dl, 'n_inp', 1)
     return b[:n_inp], b[n_inp:]
 
-def _plain(t): return t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t
+def _as_torch_tensor(t):
+    "`t` as a plain `torch.Tensor` if it is one of fastai's typed tensors (anything else unchanged)."
+    return t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t
 
-def iter_predictions(learn, dl):
+def _progress(it, quiet:bool, comment:str='', total=None):
+    "`it`, shown with fastprogress's bar as fastai's `get_preds` does, unless `quiet`."
+    if quiet: return it
+    bar = progress_bar(it, total=total, leave=False)
+    bar.comment = comment
+    return bar
+
+def iter_predictions(learn, dl, quiet:bool=False):
     "Yield `(probs, targets, losses)` per batch of `dl`, in eval mode, without the learner's callbacks."
     lf = _plain_loss(learn); act = _activation(lf)
-    with _eval_mode(learn.model) as model, torch.no_grad():
-        for b in dl:
+    with _inference(learn) as model:
+        for b in _progress(dl, quiet, 'interpretation'):
             xb, yb = _split_batch(dl, b)
             if not yb: raise ResnetFaError("Interpretation needs labelled data: the DataLoader has no targets.")
-            if yb[0].ndim != 1: raise ResnetFaError("Interpretation supports single-label classification only (targets must be class indices).")
-            pred, yb = _plain(model(*xb)), [_plain(o) for o in yb]
+            if yb[0].ndim != 1:
+                raise ResnetFaError("Interpretation supports single-label classification only "
+                                    "(targets must be class indices).")
+            pred, yb = _as_torch_tensor(model(*xb)).float(), [_as_torch_tensor(o) for o in yb]
             with NoneReduce(lf) as f: loss = f(pred, *yb)
             yield act(pred).float().cpu(), yb[0].long().cpu(), loss.float().view(len(pred), -1).mean(1).cpu()
 
 # %% ../nbs/05_interpret.ipynb #cd12d710
 _pr_buckets = 127  # TensorBoard's default number of thresholds for PR curves
 
-class ResnetInterpretation:
-    "Confusion matrix, per-class metrics, top-k accuracy, top losses and PR curves of a classifier, computed in one streaming pass."
+class ResnetInterpretation(ClassificationInterpretation):
+    "fastai's `ClassificationInterpretation` from one streaming pass: confusion matrix, per-class metrics, PR curves."
     def __init__(self, learn, dl, targs, decoded, pred_probs, ranks, losses, cm, pos_hist, neg_hist):
-        store_attr()
-        self.vocab = list(map(str, _vocab(dl)))
+        vocab = list(map(str, _vocab(dl)))
+        super().__init__(learn, dl, losses, act=_activation(_plain_loss(learn)))
+        store_attr('targs,decoded,pred_probs,ranks,cm,pos_hist,neg_hist')
+        self.vocab = vocab
 
     @classmethod
-    def from_learner(cls, learn:Learner, dl=None, ds_idx:int=1):
-        "Run `learn` over `dl` (default: its validation set) once, keeping only per-image summaries."
+    def from_learner(cls, learn:Learner, ds_idx:int=1, dl=None, quiet:bool=False):
+        "Run `learn` over `dl` (default: `learn.dls[ds_idx]`) once, keeping only per-image summaries."
         dl = _valid_dl(learn, dl, ds_idx)
         n_cls = len(_vocab(dl))
         cm = torch.zeros(n_cls*n_cls, dtype=torch.long)
         pos, neg = torch.zeros(n_cls*_pr_buckets, dtype=torch.long), torch.zeros(n_cls*_pr_buckets, dtype=torch.long)
         keep = defaultdict(list)
         offsets = torch.arange(n_cls)*_pr_buckets
-        for probs, targ, loss in iter_predictions(learn, dl):
+        for probs, targ, loss in iter_predictions(learn, dl, quiet):
             pprob, pred = probs.max(1)
             cm += torch.bincount(targ*n_cls + pred, minlength=n_cls*n_cls)
             buckets = ((probs*(_pr_buckets-1)).floor().long().clamp(0, _pr_buckets-1) + offsets).flatten()
@@ -104,10 +139,18 @@ class ResnetInterpretation:
             pos += torch.bincount(buckets[is_pos], minlength=n_cls*_pr_buckets)
             neg += torch.bincount(buckets[~is_pos], minlength=n_cls*_pr_buckets)
             rank = (probs > probs.gather(1, targ[:, None])).sum(1)
-            for k, v in dict(targs=targ, decoded=pred, pred_probs=pprob, ranks=rank, losses=loss).items(): keep[k].append(v)
+            for k, v in dict(targs=targ, decoded=pred, pred_probs=pprob, ranks=rank, losses=loss).items():
+                keep[k].append(v)
         cat = {k: torch.cat(v) for k, v in keep.items()}
         return cls(learn, dl, cm=cm.view(n_cls, n_cls).numpy(), pos_hist=pos.view(n_cls, -1).numpy(),
                    neg_hist=neg.view(n_cls, -1).numpy(), **cat)
+
+    def __getitem__(self, idxs):
+        "Inputs, probabilities, targets, predicted classes and losses of dataset items `idxs` (only those are loaded)."
+        idxs = listify(idxs.tolist() if isinstance(idxs, torch.Tensor) else idxs)
+        xb, yb = _split_batch(self.dl, _batch_at(self.dl, idxs))
+        with _inference(self.learn) as model: probs = self.act(_as_torch_tensor(model(*xb)).float())
+        return xb[0] if len(xb) == 1 else xb, probs, yb[0] if len(yb) == 1 else yb, probs.argmax(1), self.losses[idxs]
 
     def __len__(self): return len(self.targs)
 
@@ -117,9 +160,7 @@ class ResnetInterpretation:
 
     def most_confused(self, min_val:int=1) -> list:
         "`(actual, predicted, count)` for off-diagonal cells with at least `min_val` images, largest first."
-        cm = self.confusion_matrix(); np.fill_diagonal(cm, 0)
-        res = [(self.vocab[i], self.vocab[j], int(cm[i, j])) for i, j in zip(*np.where(cm >= min_val))]
-        return sorted(res, key=lambda o: o[2], reverse=True)
+        return [(a, p, int(n)) for a, p, n in super().most_confused(min_val)]
 
     def topk_accuracy(self, k=(1, 5)):
         "Top-k accuracy for an int `k` (a float), or a dict `{k: accuracy}` for several."
@@ -127,20 +168,21 @@ class ResnetInterpretation:
         return accs[int(k)] if isinstance(k, int) else accs
 
     def per_class(self) -> pd.DataFrame:
-        "Precision, recall, F1 and support per class, plus macro and weighted averages (as scikit-learn computes them)."
-        cm = self.cm.astype(np.float64)
-        tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
-        precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-        recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-        denom = precision + recall
-        f1 = np.divide(2*precision*recall, denom, out=np.zeros_like(tp), where=denom > 0)
-        df = pd.DataFrame(dict(precision=precision, recall=recall, f1=f1, support=support.astype(int)), index=self.vocab)
-        avg = df[['precision', 'recall', 'f1']]
-        df.loc['macro avg'] = [*avg.mean(), int(support.sum())]
-        df.loc['weighted avg'] = [*(avg.mul(support, axis=0).sum()/max(support.sum(), 1)), int(support.sum())]
+        "scikit-learn's precision, recall, F1 and support per class, with their macro and weighted averages."
+        y, pred, labels = self.targs.numpy(), self.decoded.numpy(), list(range(len(self.vocab)))
+        def prfs(average=None):
+            return precision_recall_fscore_support(y, pred, labels=labels, average=average, zero_division=0)
+        precision, recall, f1, support = prfs()
+        df = pd.DataFrame(dict(precision=precision, recall=recall, f1=f1, support=support), index=self.vocab)
+        for avg in ('macro', 'weighted'): df.loc[f'{avg} avg'] = [*prfs(avg)[:3], len(y)]
         df['support'] = df['support'].astype(int)
         df.index.name = 'class'
         return df
+
+    def print_classification_report(self):
+        "Print scikit-learn's classification report of the stored predictions (without running the model again)."
+        print(classification_report(self.targs.numpy(), self.decoded.numpy(), labels=list(range(len(self.vocab))),
+                                    target_names=self.vocab, zero_division=0))
 
     def summary(self, k=(1, 5)) -> pd.DataFrame:
         "One row: number of images, mean loss and top-k accuracies."
@@ -149,7 +191,7 @@ class ResnetInterpretation:
         return pd.DataFrame([row])
 
     def top_losses(self, k:int|None=None, largest:bool=True, misclassified:bool=False):
-        "The `k` largest (or smallest) losses and their dataset indices, among the mistakes only if `misclassified`."
+        "The `k` largest (or smallest) losses and their dataset indices (among the mistakes only, if `misclassified`)."
         idxs = torch.arange(len(self))
         if misclassified: idxs = idxs[self.targs != self.decoded]
         losses, order = self.losses[idxs].sort(descending=largest)
@@ -157,7 +199,7 @@ class ResnetInterpretation:
         return losses[:k], idxs[order[:k]]
 
     def pr_curve(self, c:int) -> dict:
-        "Counts and precision/recall at 127 thresholds for class index `c`, the arguments of `SummaryWriter.add_pr_curve_raw`."
+        "Counts, precision and recall at 127 thresholds for class index `c`, as `SummaryWriter.add_pr_curve_raw` takes."
         tp, fp = np.cumsum(self.pos_hist[c][::-1])[::-1], np.cumsum(self.neg_hist[c][::-1])[::-1]
         tn, fn = fp[0] - fp, tp[0] - tp
         precision = tp/np.maximum(1e-7, tp + fp)
@@ -168,13 +210,19 @@ class ResnetInterpretation:
 def _vocab(dl):
     "The class names of `dl` (the last vocab for datasets with several)."
     vocab = getattr(dl, 'vocab', None)
-    if vocab is None: raise ResnetFaError("The DataLoader has no vocab: interpretation needs a classification dataset with class names.")
+    if vocab is None:
+        raise ResnetFaError("The DataLoader has no vocab: interpretation needs a classification dataset "
+                            "with class names.")
     if len(vocab) and isinstance(vocab[0], (list, tuple, CollBase)): vocab = vocab[-1]
     return vocab
 
-def interpret(learn:Learner, dl=None, ds_idx:int=1) -> ResnetInterpretation:
+def interpret(learn:Learner, # the classifier to interpret
+              dl=None, # labelled `DataLoader` to run over (default: `learn.dls[ds_idx]`)
+              ds_idx:int=1, # which of `learn.dls` to use when `dl` is None (1: the validation set)
+              quiet:bool=False, # hide the progress bar
+             ) -> ResnetInterpretation:
     "Interpret `learn` on `dl` (default: its validation set) in one bounded-memory pass."
-    return ResnetInterpretation.from_learner(learn, dl=dl, ds_idx=ds_idx)
+    return ResnetInterpretation.from_learner(learn, ds_idx=ds_idx, dl=dl, quiet=quiet)
 
 # %% ../nbs/05_interpret.ipynb #3ef6b8b6
 def _batch_at(dl, idxs):
@@ -196,66 +244,69 @@ def _grid(n, ncols=3, size=3.):
     return fig, axs.flatten()
 
 @patch
-def plot_confusion_matrix(self:ResnetInterpretation, normalize:bool=False, cmap:str='Blues', title:str='Confusion matrix', figsize=None):
-    "Plot the confusion matrix (rows actual, columns predicted), with counts in the cells when there are at most 30 classes; return the figure."
-    cm = self.confusion_matrix().astype(np.float64)
-    if normalize: cm = cm/np.maximum(cm.sum(1, keepdims=True), 1)
+def plot_confusion_matrix(self:ResnetInterpretation,
+                          normalize:bool=False, # each row divided by its number of images
+                          cmap:str='Blues', # matplotlib colour map
+                          title:str='Confusion matrix',
+                          figsize=None, # default: grows with the number of classes, at most 30 inches
+                          **kwargs # passed to fastai's `ClassificationInterpretation.plot_confusion_matrix`
+                         ) -> plt.Figure:
+    "fastai's confusion-matrix plot, sized for the number of classes, counts up to 30 classes; return the figure."
     n = len(self.vocab)
     side = min(max(4., 0.45*n + 2), 30.)
-    fig, ax = plt.subplots(figsize=ifnone(figsize, (side, side)))
-    ax.imshow(cm, interpolation='nearest', cmap=cmap)
-    ax.set_title(title); ax.set_xlabel('Predicted'); ax.set_ylabel('Actual')
-    if n <= 100:
-        ax.set_xticks(range(n)); ax.set_xticklabels(self.vocab, rotation=90)
-        ax.set_yticks(range(n)); ax.set_yticklabels(self.vocab)
-    if n <= 30:
-        thresh = cm.max()/2
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, f'{cm[i, j]:.2f}' if normalize else f'{int(cm[i, j])}', ha='center', va='center',
-                        color='white' if cm[i, j] > thresh else 'black')
-    fig.tight_layout()
+    kwargs = dict(plot_txt=n <= 30, figsize=ifnone(figsize, (side, side)), **kwargs)
+    super(ResnetInterpretation, self).plot_confusion_matrix(normalize=normalize, title=title, cmap=cmap, **kwargs)
+    fig = plt.gcf()
+    if n > 100: fig.gca().set(xticks=[], yticks=[])  # a thousand class names would be an unreadable smear
     return fig
 
 @patch
-def plot_top_losses(self:ResnetInterpretation, k:int=9, largest:bool=True, ncols:int=3):
-    "Show the `k` images with the largest (or smallest) losses, titled actual/predicted/loss/probability; return the figure."
+def plot_top_losses(self:ResnetInterpretation, k:int=9, largest:bool=True, ncols:int=3) -> plt.Figure:
+    "The `k` images with the largest (or smallest) losses, titled actual/predicted/loss/probability, as a figure."
     losses, idxs = self.top_losses(k, largest)
     fig, axs = _grid(len(idxs), ncols)
     if len(idxs):
         imgs = _show_images(self.dl, _batch_at(self.dl, idxs)[0])
         for ax, img, i, l in zip(axs, imgs, idxs.tolist(), losses.tolist()):
             ax.imshow(img)
-            ax.set_title(f'{self.vocab[self.targs[i]]} / {self.vocab[self.decoded[i]]}\n{l:.2f} / {self.pred_probs[i]:.2f}', fontsize=9)
+            ax.set_title(f'{self.vocab[self.targs[i]]} / {self.vocab[self.decoded[i]]}\n'
+                         f'{l:.2f} / {self.pred_probs[i]:.2f}', fontsize=9)
     fig.suptitle('actual / predicted\nloss / probability', fontsize=10)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/05_interpret.ipynb #bec29f2b
 def gradcam_target_layer(model:nn.Module, x=None) -> nn.Module:
-    "The last module of `model` whose output is a spatial (4-D, more than 1x1) feature map: the layer Grad-CAM should use."
+    "The last module of `model` whose output is a spatial (4-D, more than 1x1) feature map: Grad-CAM's layer."
     p = next(model.parameters())
     x = ifnone(x, torch.zeros(1, 3, 224, 224)).to(p.device, p.dtype)
     finished, calls = [], defaultdict(int)
     def hook(m, inp, out):
         calls[m] += 1
         passes_through = len(inp) > 0 and out is inp[0]  # nn.Identity and the like: take the module that made the map
-        if isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[-2]*out.shape[-1] > 1 and not passes_through: finished.append(m)
+        spatial = isinstance(out, torch.Tensor) and out.ndim == 4 and out.shape[-2]*out.shape[-1] > 1
+        if spatial and not passes_through: finished.append(m)
     handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     try:
         with _eval_mode(model), torch.no_grad(): model(x)
-    except Exception as e: raise ResnetFaError(f"Could not run the model on a {tuple(x.shape)} probe to find its last feature map ({e}); pass an input `x` it accepts.") from e
+    except Exception as e:
+        raise ResnetFaError(f"Could not run the model on a {tuple(x.shape)} probe to find its last feature map ({e}); "
+                            "pass an input `x` it accepts.") from e
     finally:
         for h in handles: h.remove()
     candidates = [m for m in finished if calls[m] == 1]
-    if not candidates: raise ResnetFaError("The model produces no spatial feature map larger than 1x1 on this input, so Grad-CAM has no layer to use.")
+    if not candidates:
+        raise ResnetFaError("The model produces no spatial feature map larger than 1x1 on this input, "
+                            "so Grad-CAM has no layer to use.")
     return candidates[-1]
 
 # %% ../nbs/05_interpret.ipynb #ca977f57
 def _vocab_index(learn, target):
     if target is None or isinstance(target, (int, np.integer)): return target
     vocab = list(map(str, _vocab(learn.dls)))
-    if str(target) not in vocab: raise ResnetFaError(f"Unknown class {target!r}; the classes are {vocab[:10]}{'...' if len(vocab) > 10 else ''}.")
+    if str(target) not in vocab:
+        more = '...' if len(vocab) > 10 else ''
+        raise ResnetFaError(f"Unknown class {target!r}; the classes are {vocab[:10]}{more}.")
     return vocab.index(str(target))
 
 def _model_input(learn, item):
@@ -275,7 +326,7 @@ def gradcam_maps(model:nn.Module, x:torch.Tensor, targets=None, layer=None) -> n
     try:
         # the input requires grad so that gradients reach the layer even when the body is frozen
         # a plain tensor: fastai's tensor subclasses break grad-cam's in-place detach of stored activations
-        x = _plain(x).detach().clone().requires_grad_()
+        x = _as_torch_tensor(x).detach().clone().requires_grad_()
         with torch.enable_grad(): maps = cam(input_tensor=x, targets=targets)
     finally:
         cam.activations_and_grads.release()
@@ -284,19 +335,28 @@ def gradcam_maps(model:nn.Module, x:torch.Tensor, targets=None, layer=None) -> n
     return np.clip(maps, 0, 1)
 
 def gradcam(learn:Learner, item, target=None, layer=None) -> np.ndarray:
-    "Grad-CAM heat map (H x W of the model input, in [0, 1]) of `item` for class `target` (index or name; default: predicted)."
+    "Grad-CAM heat map (H x W of the model input, in [0, 1]) of `item` for class `target` (index, name or predicted)."
     x = _model_input(learn, item)
     t = _vocab_index(learn, target)
     return gradcam_maps(learn.model, x, None if t is None else [t], layer)[0]
 
 # %% ../nbs/05_interpret.ipynb #69de40eb
-def plot_gradcam_grid(learn:Learner, items=None, k:int=9, worst:bool=True, dl=None, interp=None,
-                      target:str='pred', ncols:int=3, alpha:float=0.5):
-    "Grid of images with their Grad-CAM map for the predicted (or `target='true'`) class, titled true/predicted; return the figure."
+def plot_gradcam_grid(learn:Learner, # the classifier to explain
+                      items=None, # dataset indices of `dl`, or image files (default: chosen by `worst`)
+                      k:int=9, # number of images when `items` is None
+                      worst:bool=True, # the worst mistakes (largest losses among the misclassified), else the first `k`
+                      dl=None, # labelled `DataLoader` the indices refer to (default: the validation set)
+                      interp=None, # a `ResnetInterpretation` of `dl` already computed, to find the worst mistakes
+                      target:str='pred', # explain the predicted class, or 'true' for the true class
+                      ncols:int=3, # images per row
+                      alpha:float=0.5, # opacity of the heat map over the image
+                      quiet:bool=False, # hide the progress bar of the interpretation pass
+                     ) -> plt.Figure:
+    "Grid of images with their Grad-CAM map for the predicted (or true) class, titled true/predicted, as a figure."
     dl = interp.dl if interp is not None else _valid_dl(learn, dl)
     if items is None:
         if worst:
-            interp = interp if interp is not None else interpret(learn, dl)
+            interp = interp if interp is not None else interpret(learn, dl, quiet=quiet)
             idxs = interp.top_losses(k, misclassified=True)[1]
             if not len(idxs): idxs = interp.top_losses(k)[1]
         else: idxs = torch.arange(min(k, len(dl.dataset)))
@@ -308,7 +368,8 @@ def plot_gradcam_grid(learn:Learner, items=None, k:int=9, worst:bool=True, dl=No
         xb = learn.dls.test_dl(items, num_workers=0).one_batch()[0]; true = [None]*len(items)
         dl = learn.dls.valid
     p = next(learn.model.parameters()); xb = xb.to(p.device)
-    with _eval_mode(learn.model), torch.no_grad(): probs = _activation(_plain_loss(learn))(learn.model(xb)).float().cpu()
+    with _eval_mode(learn.model), torch.no_grad():
+        probs = _activation(_plain_loss(learn))(_as_torch_tensor(learn.model(xb)).float()).cpu()
     pred = probs.argmax(1)
     if target == 'true' and None not in true: targets = true
     else: targets = pred.tolist()
@@ -325,111 +386,155 @@ def plot_gradcam_grid(learn:Learner, items=None, k:int=9, worst:bool=True, dl=No
 
 # %% ../nbs/05_interpret.ipynb #3e5e2a46
 _paper_scales = (224, 256, 384, 480, 640)
+_protocols = ('center', 'ten_crop', 'multi_scale', 'tta')
 
-def _normalizer(learn):
-    "A function normalising a batch like the learner's `Normalize` batch transform (identity if it has none)."
-    for t in learn.dls.after_batch.fs:
-        if isinstance(t, Normalize):
-            mean, std = _plain(t.mean).cpu().view(1, -1, 1, 1), _plain(t.std).cpu().view(1, -1, 1, 1)
-            return lambda x: (x - mean.to(x.device))/std.to(x.device)
-    return lambda x: x
+def normalize_stats(dl) -> tuple[list, list]:
+    "Per-channel `(mean, std)` of the `Normalize` batch transform of `dl` (or `DataLoaders`); 0 and 1 if it has none."
+    for t in dl.after_batch.fs:
+        if isinstance(t, Normalize): return t.mean.flatten().tolist(), t.std.flatten().tolist()
+    return [0.]*3, [1.]*3
 
 def _input_size(learn) -> int:
-    "The side of the learner's validation inputs (from its `Resize` item transform, or one batch)."
-    for t in learn.dls.valid.after_item.fs:
+    "The side of the learner's validation inputs (from its resizing item transform, or one batch)."
+    for t in image_tfms(learn.dls.valid):
         size = getattr(t, 'size', None)
         if isinstance(size, int) or (isinstance(size, tuple) and len(size) == 2): return int(max(listify(size)))
     return int(max(learn.dls.valid.one_batch()[0].shape[-2:]))
 
 def labelled_images(learn, source, label_func=None) -> list:
-    "`(file, class index)` pairs for the images in `source` (a folder or a list of files), labelled as the learner's own data is (or by `label_func`)."
+    "`(file, class index)` pairs of the readable images in `source` (a folder or files), labelled as `learn`'s data is."
     vocab = list(map(str, _vocab(learn.dls)))
-    if isinstance(source, (str, Path)):
-        if not Path(source).is_dir(): raise ResnetFaError(f"No such folder: {source}")
-        files = get_image_files(source)
-    else: files = [Path(o) for o in source]
+    if isinstance(source, (str, Path)): files = list(image_files(source))  # skips and names unreadable files
+    else:
+        files = [Path(o) for o in source]
+        bad = set(unreadable_images(files))
+        if bad:
+            warnings.warn(f"Skipped {len(bad)} unreadable image(s): {', '.join(map(str, sorted(bad)))}",
+                          BadImageWarning)
+            files = [f for f in files if f not in bad]
     if not files: raise ResnetFaError(f"No images found in {source}.")
     try:
         if label_func is not None: return [(f, vocab.index(str(label_func(f)))) for f in files]
-        # the learner's own labelling (parent folder, file-name pattern, WordNet id -> name, ...), without decoding images
+        # the learner's own labelling (parent folder, file-name pattern, WordNet id -> name...), without decoding
         labels = learn.dls.test_dl(files, rm_type_tfms=0, with_labels=True, num_workers=0).dataset.tls[-1]
         return [(f, int(labels[i])) for i, f in enumerate(files)]
     except (KeyError, ValueError) as e:
-        raise ResnetFaError(f"Some images in {source} have labels that are not classes of the learner ({e}); expected classes such as {vocab[:5]}.") from None
+        raise ResnetFaError(f"Some images in {source} have labels that are not classes of the learner ({e}); "
+                            f"expected classes such as {vocab[:5]}.") from None
+
+class _Views(torch.utils.data.Dataset):
+    "The views protocol `kind` scores of each file, decoded by `open_rgb`: `(index, views)`, views None if unreadable."
+    def __init__(self, files, kind:str, crop:int, resize:int, sizes):
+        self.files, self.kind, self.crop, self.resize, self.sizes = files, kind, crop, resize, sizes
+    def __len__(self): return len(self.files)
+    def __getitem__(self, i):
+        f = self.files[i]
+        try: im = open_rgb(f)
+        except Exception: return i, None  # checked before, yet broken now (a file changed or truncated): skipped
+        if self.kind == 'multi_scale': return i, [TF.to_tensor(TF.resize(im, s)) for s in self.sizes]
+        x = TF.to_tensor(TF.resize(im, self.resize))  # resized as a PIL image (antialiased), cropped as a tensor
+        if self.kind == 'center': return i, TF.center_crop(x, self.crop)[None]
+        return i, torch.stack(TF.ten_crop(x, self.crop))
+
+class _Collate:
+    "Batch `_Views` items into `(indices, unreadable indices, views)`, the views stacked into few, large tensors."
+    def __init__(self, kind:str): self.kind = kind
+    def __call__(self, chunk):
+        ok, bad = [(i, v) for i, v in chunk if v is not None], [i for i, v in chunk if v is None]
+        idxs, views = [i for i, _ in ok], [v for _, v in ok]
+        if not views: return idxs, bad, None
+        if self.kind != 'multi_scale': return idxs, bad, torch.cat(views)
+        scales = []  # per scale: (positions, stacked images) of each resized shape, which go through the model together
+        for s in range(len(views[0])):
+            groups = defaultdict(list)
+            for j, v in enumerate(views): groups[v[s].shape].append(j)
+            scales.append([(js, torch.stack([views[j][s] for j in js])) for js in groups.values()])
+        return idxs, bad, scales
 
 class _Scorer:
-    "Class probabilities (on the CPU) of a batch of [0, 1] images, normalised like the learner's data, in forward passes of at most `pixels` pixels."
+    "Class probabilities (on the CPU) of a batch of [0, 1] images normalised as `learn`'s, `pixels` at most a pass."
     def __init__(self, learn, pixels:int):
-        self.model, self.norm, self.act, self.pixels = learn.model, _normalizer(learn), _activation(_plain_loss(learn)), pixels
+        mean, std = (torch.tensor(o).view(1, -1, 1, 1) for o in normalize_stats(learn.dls))
+        self.model, self.act, self.pixels = learn.model, _activation(_plain_loss(learn)), pixels
         self.device = next(learn.model.parameters()).device
+        self.mean, self.std = mean.to(self.device), std.to(self.device)
     def __call__(self, x):
-        n = max(1, self.pixels//(x.shape[-2]*x.shape[-1]))  # fewer images per pass at large scales: memory stays that of one batch
-        return torch.cat([self.act(_plain(self.model(self.norm(o.to(self.device))))).float().cpu() for o in x.split(n)])
+        n = max(1, self.pixels//(x.shape[-2]*x.shape[-1]))  # fewer images per pass at large scales: memory of one batch
+        outs = [self.model((o.to(self.device) - self.mean)/self.std) for o in x.split(n)]
+        return torch.cat([self.act(_as_torch_tensor(o).float()).cpu() for o in outs])
 
-def _center(score, imgs, crop, resize):
-    return score(torch.stack([TF.to_tensor(TF.center_crop(TF.resize(o, resize), crop)) for o in imgs]))
-
-def _ten_crop(score, imgs, crop, resize):
-    crops = [TF.to_tensor(c) for o in imgs for c in TF.ten_crop(TF.resize(o, resize), crop)]
-    return score(torch.stack(crops)).view(len(imgs), 10, -1).mean(1)
-
-def _multi_scale(score, imgs, sizes, flip=True):
-    groups = defaultdict(list)  # images of one original size have one resized shape at every scale
-    for i, o in enumerate(imgs): groups[o.size].append(i)
-    out = [None]*len(imgs)
-    for idxs in groups.values():
-        total = 0
-        for s in sizes:
-            x = torch.stack([TF.to_tensor(TF.resize(imgs[i], s)) for i in idxs])
-            total = total + score(x) + (score(x.flip(-1)) if flip else 0)
-        for i, p in zip(idxs, total/(len(sizes)*(2 if flip else 1))): out[i] = p
-    return torch.stack(out)
+def _score_views(score, kind:str, views, n:int, flip:bool=True):
+    "Class probabilities of each of `n` images under protocol `kind`, from a `_Collate`d chunk of `_Views`."
+    if kind == 'center': return score(views)
+    if kind == 'ten_crop': return score(views).view(n, 10, -1).mean(1)
+    total = None
+    for groups in views:
+        for js, x in groups:
+            p = score(x) + score(x.flip(-1)) if flip else score(x)
+            if total is None: total = torch.zeros(n, p.shape[1])
+            total[js] += p
+    return total/(len(views)*(2 if flip else 1))
 
 def _ranks(probs, targs): return (probs > probs.gather(1, targs[:, None])).sum(1)
 
 def _bare_learner(learn):
-    "A throwaway `Learner` on `learn`'s model and data with fastai's default callbacks only."
+    "A throwaway `Learner` on `learn`'s model and data: fastai's default callbacks and `learn`'s precision ones only."
     # fastai's `tta` fires `before_fit`/`after_fit` on every callback: on `learn` itself that would empty the
     # Recorder, truncate a CSVLogger's file, open a new TensorBoard run and wake up checkpoint callbacks
-    return Learner(learn.dls, learn.model, loss_func=_plain_loss(learn))
+    precision = learn.cbs.filter(lambda o: isinstance(o, (ChannelsLast, MixedPrecision, CPUMixedPrecision)))
+    return Learner(learn.dls, learn.model, loss_func=_plain_loss(learn), cbs=[copy.copy(o) for o in precision])
 
-def evaluate_protocols(learn:Learner, source, protocols=('center', 'ten_crop', 'multi_scale', 'tta'),
-                       crop:int|None=None, resize:int|None=None, sizes=None, flip:bool=True, bs:int=32,
-                       k=(1, 5), tta_n:int=4, label_func=None) -> pd.DataFrame:
-    "Top-k accuracy of `learn` on the labelled images in `source` (a folder or files) under each test-time protocol."
+def evaluate_protocols(learn:Learner, # the classifier to evaluate
+                       source, # a folder of labelled images, or a list of image files
+                       protocols=_protocols, # any of 'center', 'ten_crop', 'multi_scale' and 'tta'
+                       crop:int|None=None, # side of the crops (default: the learner's input size)
+                       resize:int|None=None, # shorter side before cropping (default: `crop*256/224`)
+                       sizes=None, # shorter sides of multi-scale testing (default: the paper's scaled to `crop`)
+                       flip:bool=True, # multi-scale testing also scores each image's mirror image
+                       bs:int=32, # images decoded at a time; a forward pass holds at most `bs*crop*crop` pixels
+                       k=(1, 5), # the top-k accuracies to report
+                       tta_n:int=4, # augmented passes of fastai's `tta`
+                       label_func=None, # file -> class name (default: the learner's own labelling)
+                       num_workers:int|None=None, # decoding processes (default: the learner's validation ones)
+                       quiet:bool=False, # hide the progress bars
+                      ) -> pd.DataFrame:
+    "Top-k accuracy of `learn` on the labelled images in `source` under each test-time protocol, and its seconds."
+    unknown = set(protocols) - set(_protocols)
+    if unknown: raise ResnetFaError(f"Unknown protocols {sorted(unknown)}; choose from {', '.join(_protocols)}.")
     items = labelled_images(learn, source, label_func)
-    unknown = set(protocols) - {'center', 'ten_crop', 'multi_scale', 'tta'}
-    if unknown: raise ResnetFaError(f"Unknown protocols {sorted(unknown)}; choose from center, ten_crop, multi_scale, tta.")
+    files, targs = [f for f, _ in items], torch.tensor([t for _, t in items])
     crop = ifnone(crop, _input_size(learn) if set(protocols) - {'tta'} else 224)
     resize = ifnone(resize, round(crop*256/224))
     sizes = tuple(ifnone(sizes, [round(crop*s/224) for s in _paper_scales]))
-    targs = torch.tensor([t for _, t in items])
-    score, ranks, secs = _Scorer(learn, bs*crop*crop), defaultdict(list), defaultdict(float)
-    fns = dict(center=lambda im: _center(score, im, crop, resize), ten_crop=lambda im: _ten_crop(score, im, crop, resize),
-               multi_scale=lambda im: _multi_scale(score, im, sizes, flip))
-    with _eval_mode(learn.model), torch.no_grad():
-        for i in range(0, len(items), bs):
-            imgs = [PILImage.create(f).convert('RGB') for f, _ in items[i:i+bs]]
-            for p in protocols:
-                if p == 'tta': continue
-                start = time.perf_counter()
-                try: probs = fns[p](imgs)
-                except RuntimeError as e:
-                    if p != 'multi_scale': raise
-                    raise ResnetFaError(f"Multi-scale testing needs a fully-convolutional model (ending with adaptive pooling); this one failed on a whole image ({e}).") from e
-                secs[p] += time.perf_counter() - start
-                ranks[p].append(_ranks(probs, targs[i:i+bs]))
-    if 'tta' in protocols:
-        start = time.perf_counter()
-        bare = _bare_learner(learn)
-        with _eval_mode(learn.model), bare.no_bar(), bare.no_logging():
-            probs, _ = bare.tta(dl=learn.dls.test_dl([f for f, _ in items], num_workers=0), n=tta_n)
-        secs['tta'] = time.perf_counter() - start
-        ranks['tta'] = [_ranks(_plain(probs).float(), targs)]
-    rows = []
+    num_workers = ifnone(num_workers, getattr(getattr(learn.dls.valid, 'fake_l', None), 'num_workers', 0))
+    score, rows, broken = _Scorer(learn, bs*crop*crop), [], set()
     for p in protocols:
-        r = torch.cat(ranks[p])
-        rows.append(dict(protocol=p, **{f'top{o}': float((r < o).float().mean()) for o in listify(k)}, n=len(r), seconds=round(secs[p], 2)))
+        start, ranks = time.perf_counter(), []
+        if p == 'tta':
+            bare, kept = _bare_learner(learn), [i for i in range(len(files)) if i not in broken]
+            dl = learn.dls.test_dl([files[i] for i in kept], num_workers=num_workers)
+            with _eval_mode(learn.model), bare.no_logging(), (bare.no_bar() if quiet else nullcontext()):
+                probs, _ = bare.tta(dl=dl, n=tta_n)
+            ranks.append(_ranks(_as_torch_tensor(probs).float(), targs[kept]))
+        else:
+            chunks = TorchDataLoader(_Views(files, p, crop, resize, sizes), batch_size=bs, num_workers=num_workers,
+                                     collate_fn=_Collate(p))
+            with _inference(learn):
+                for idxs, bad, views in _progress(chunks, quiet, p):
+                    broken.update(bad)
+                    if not idxs: continue
+                    try: probs = _score_views(score, p, views, len(idxs), flip)
+                    except RuntimeError as e:
+                        if p != 'multi_scale': raise
+                        raise ResnetFaError("Multi-scale testing needs a fully-convolutional model (ending with "
+                                            f"adaptive pooling); this one failed on a whole image ({e}).") from e
+                    ranks.append(_ranks(probs, targs[list(idxs)]))
+        r = torch.cat(ranks) if ranks else torch.zeros(0, dtype=torch.long)
+        accs = {f'top{o}': float((r < o).float().mean()) for o in listify(k)}
+        rows.append(dict(protocol=p, **accs, n=len(r), seconds=round(time.perf_counter() - start, 2)))
+    if broken:
+        names = ', '.join(str(files[i]) for i in sorted(broken))
+        warnings.warn(f"Skipped {len(broken)} unreadable image(s): {names}", BadImageWarning)
     return pd.DataFrame(rows).set_index('protocol')
 
 # %% ../nbs/05_interpret.ipynb #a8b0da92
@@ -446,27 +551,26 @@ def tta_views(x:torch.Tensor, shift:int=0) -> list[tuple[torch.Tensor, float]]:
     return [(v, 1/4) for v in views] + [(shifted(v, d), 1/8) for v in views for d in (shift, -shift)]
 
 def tta_accuracies(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> dict:
-    "Top-1 accuracy on `dl` (default: the validation set) with flip TTA (`'flip'`) and, with `shift`, flip + shift TTA (`'shift'`), from one pass."
+    "Top-1 accuracy on `dl` (default: validation set) with flip TTA (`'flip'`) and, with `shift`, shifts (`'shift'`)."
     dl, act = _valid_dl(learn, dl), _activation(_plain_loss(learn))
-    autocast = ifnone(autocast, any(type(cb).__name__ == 'CPUMixedPrecision' for cb in learn.cbs))
     correct, total = dict(flip=0, shift=0) if shift else dict(flip=0), 0
-    with _eval_mode(learn.model) as model, torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=autocast):
+    with _inference(learn, autocast) as model:
         for b in dl:
             (x, *_), (y, *_) = _split_batch(dl, b)
-            x, y = _plain(x), _plain(y)
-            probs = [w * act(_plain(model(v)).float()) for v, w in tta_views(x, shift)]
+            x, y = _as_torch_tensor(x), _as_torch_tensor(y)
+            probs = [w * act(_as_torch_tensor(model(v)).float()) for v, w in tta_views(x, shift)]
             correct['flip'] += (sum(probs[:2]).argmax(1) == y).sum().item()   # the unshifted image and its mirror image
             if shift: correct['shift'] += (sum(probs).argmax(1) == y).sum().item()
             total += len(y)
     return {k: c / total for k, c in correct.items()}
 
 def flip_tta_accuracy(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> float:
-    "Top-1 accuracy on `dl` (default: the validation set) averaging the softmax of each image and its mirror image (and, with `shift`, of both moved by `shift` px)."
+    "Top-1 accuracy on `dl` (default: validation set) averaging the softmax of each image and its mirror image."
     return tta_accuracies(learn, dl, shift, autocast)['shift' if shift else 'flip']
 
 # %% ../nbs/05_interpret.ipynb #be9b493b
 def markdown_table(df:pd.DataFrame, floatfmt:str='.4f') -> str:
-    "`df` (with its index) as a GitHub Markdown table."
+    "`df` (with its index) as a GitHub Markdown table, numbers right-aligned."
     def cell(v): return format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v)
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
     rows = [[cell(i)] + [cell(v) for v in r] for i, r in zip(df.index, df.itertuples(index=False))]
@@ -478,16 +582,25 @@ def _gradcam_grid_or_warn(learn, interp, k):
     try: return plot_gradcam_grid(learn, interp=interp, k=k)
     except ResnetFaError as e: warnings.warn(f"No Grad-CAM grid: {e}"); return None
 
-def log_interpretation_to_tensorboard(learn:Learner, writer, dl=None, step:int|None=None, k:int=9, interp=None, prefix:str='interpretation'):
-    "Log the confusion matrix, a PR curve per class, the per-class table and a Grad-CAM grid to a `SummaryWriter` (or a log folder)."
+def log_interpretation_to_tensorboard(learn:Learner, # the classifier to interpret
+                                      writer, # a `SummaryWriter`, or a folder to open one in
+                                      dl=None, # labelled `DataLoader` (default: the validation set)
+                                      step:int|None=None, # global step of the entries (default: `learn.train_iter`)
+                                      k:int=9, # images in the Grad-CAM grid
+                                      interp=None, # a `ResnetInterpretation` already computed
+                                      prefix:str='interpretation', # tag prefix of the entries
+                                      quiet:bool=False, # hide the progress bar of the interpretation pass
+                                     ) -> ResnetInterpretation:
+    "Log the confusion matrix, a PR curve per class, the per-class table and a Grad-CAM grid to TensorBoard."
     from torch.utils.tensorboard import SummaryWriter
     own = not hasattr(writer, 'add_figure')
     if own: writer = SummaryWriter(log_dir=str(writer))
-    interp = interp if interp is not None else interpret(learn, dl)
+    interp = interp if interp is not None else interpret(learn, dl, quiet=quiet)
     step = ifnone(step, getattr(learn, 'train_iter', 0))
     writer.add_figure(f'{prefix}/confusion_matrix', interp.plot_confusion_matrix(), step)
     for i, c in enumerate(interp.vocab):
-        writer.add_pr_curve_raw(f'{prefix}/pr_curve/{c}', global_step=step, num_thresholds=_pr_buckets, **interp.pr_curve(i))
+        writer.add_pr_curve_raw(f'{prefix}/pr_curve/{c}', global_step=step, num_thresholds=_pr_buckets,
+                                **interp.pr_curve(i))
     writer.add_text(f'{prefix}/per_class', markdown_table(interp.per_class()), step)
     grid = _gradcam_grid_or_warn(learn, interp, k)
     if grid is not None: writer.add_figure(f'{prefix}/gradcam', grid, step)
@@ -496,15 +609,19 @@ def log_interpretation_to_tensorboard(learn:Learner, writer, dl=None, step:int|N
     return interp
 
 class TensorBoardReport(Callback):
-    "At the end of training, log interpretation plots into the run of the learner's fastai `TensorBoardCallback`, if there is one."
+    "At the end of training, log interpretation plots into the run of the learner's fastai `TensorBoardCallback`."
     order = 50  # before TensorBoardCallback (order 51) closes its writer in `after_fit`
-    def __init__(self, k:int=9): self.k = k
+    def __init__(self, k:int=9, quiet:bool=False): store_attr()
     def after_fit(self):
-        tb = next((cb for cb in self.learn.cbs if type(cb).__name__ == 'TensorBoardCallback' and getattr(cb, 'run', False)), None)
-        if tb is None or getattr(tb, 'writer', None) is None: return
+        try: from fastai.callback.tensorboard import TensorBoardCallback
+        except ImportError: return  # no tensorboard installed: no TensorBoardCallback can be logging
+        tb = self.learn.cbs.filter(lambda o: isinstance(o, TensorBoardCallback) and getattr(o, 'run', False))
+        if not tb or getattr(tb[0], 'writer', None) is None: return
         # training is over: a failure here must not lose the trained model, so it is reported, not raised
-        try: log_interpretation_to_tensorboard(self.learn, tb.writer, step=self.learn.train_iter, k=self.k)
-        except Exception as e: warnings.warn(f"Could not log the interpretation to TensorBoard: {type(e).__name__}: {e}")
+        try: log_interpretation_to_tensorboard(self.learn, tb[0].writer, step=self.learn.train_iter, k=self.k,
+                                               quiet=self.quiet)
+        except Exception as e:
+            warnings.warn(f"Could not log the interpretation to TensorBoard: {type(e).__name__}: {e}")
 
 # %% ../nbs/05_interpret.ipynb #a4dc3734
 def write_table(df:pd.DataFrame, out_dir, name:str) -> dict:
@@ -518,10 +635,16 @@ def _save(fig, path, dpi=100):
     fig.savefig(path, dpi=dpi, bbox_inches='tight'); plt.close(fig)
     return Path(path)
 
-def write_reports(learn:Learner, out_dir, dl=None, k:int=9, interp=None) -> dict:
-    "Write interpretation tables (CSV, Markdown) and plots (PNG) of `learn` on `dl` (default: validation set) into `out_dir`."
+def write_reports(learn:Learner, # the classifier to interpret
+                  out_dir, # folder to write into (created if needed)
+                  dl=None, # labelled `DataLoader` (default: the validation set)
+                  k:int=9, # images in the top-losses and Grad-CAM grids
+                  interp=None, # a `ResnetInterpretation` already computed
+                  quiet:bool=False, # hide the progress bar of the interpretation pass
+                 ) -> dict:
+    "Write interpretation tables (CSV, Markdown) and plots (PNG) of `learn` on `dl` into `out_dir`; return their paths."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    interp = interp if interp is not None else interpret(learn, dl)
+    interp = interp if interp is not None else interpret(learn, dl, quiet=quiet)
     paths = {}
     paths.update(write_table(interp.per_class(), out, 'per_class'))
     paths.update(write_table(interp.summary().rename_axis('row'), out, 'summary'))
