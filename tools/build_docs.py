@@ -238,7 +238,7 @@ def front_matter_cell(cell):
 
 def to_mkdocs(nb:dict, depth:int) -> tuple[dict, str]:
     "Cells mkdocs-jupyter renders as Quarto would have; returns the notebook and its page title."
-    cells, title = [], ''
+    cells, title, documented = [], '', set()
     for cell in nb.cells:
         src = _text(cell.get('source', ''))
         if cell.cell_type == 'raw':
@@ -256,6 +256,10 @@ def to_mkdocs(nb:dict, depth:int) -> tuple[dict, str]:
         if dirs.get('output') == 'asis':
             # show_doc and friends: their markdown output is the page content itself.
             md = [_text(o['data']['text/markdown']) for o in outputs if 'text/markdown' in o.get('data', {})]
+            # one entry per documented name and page (a name shown twice, e.g. re-exported or patched, keeps its first)
+            names = [m[1] for x in md if (m := re.search(r'^#{2,4}\s+(\S+)', x, re.M))]
+            if names and all(n in documented for n in names): continue
+            documented.update(names)
             if echo and code: cells.append(_code_cell(code, []))
             if md: cells.append(mk_cell(pandoc_links(relative_doc_links('\n\n'.join(md), depth)), 'markdown'))
             continue
