@@ -155,8 +155,8 @@ def last_results_row(nb:dict) -> str|None:
         for o in c.get('outputs', []):
             html = _text(o.get('data', {}).get('text/html', ''))
             if '<table' not in html or 'epoch' not in html or 'train_loss' not in html: continue
-            cells = re.findall(r'<t[hd][^>]*>(.*?)</t[hd]>', html, re.S)
-            head = re.findall(r'<th[^>]*>(.*?)</th>', html, re.S)
+            cells = re.findall(r'<t[hd](?:\s[^>]*)?>(.*?)</t[hd]>', html, re.S)
+            head = re.findall(r'<th(?:\s[^>]*)?>(.*?)</th>', html, re.S)
             body = cells[len(head):]
             if head and len(body) >= len(head): row = dict(zip(head, body[-len(head):]))
     return ', '.join(f"{k} {v}" for k, v in row.items()) if row else None
@@ -321,7 +321,7 @@ def write_config(nav) -> Path:
     v = version()
     cfg.write_text(yaml.safe_dump({'INHERIT': '../../mkdocs.yml', 'docs_dir': 'pages', 'site_dir': '../../docs',
                                    'hooks': ['../../tools/docs_hooks.py'], 'nav': nav,
-                                   'copyright': f'resnet_fa {v} &middot; <a href="changelog.html">changelog</a>',
+                                   'copyright': f'resnet_fa {v}',
                                    'extra': {'version_number': v}}, sort_keys=False))
     return cfg
 

@@ -201,11 +201,12 @@ def check_leaks(pages) -> list[str]:
     return errors
 
 def check_duplicates(pages) -> list[str]:
-    "A documented name with two entries on one page."
+    "A documented name with two `show_doc` entries (level-3 and -4 headings) on one page."
     names = {n for m in LIB.glob('[!_]*.py') for n in exported(m)[0]}
     errors = []
     for page in pages:
-        heads = re.findall(r'<h[2-4][^>]*>(.*?)</h[2-4]>', page.read_text(encoding='utf-8'), re.S)
+        heads = re.findall(r'<h([34])[^>]*>(.*?)</h\1>', page.read_text(encoding='utf-8'), re.S)
+        heads = [h for _, h in heads]
         texts = [html.unescape(re.sub(r'<[^>]+>', '', h)).replace('¶', '').strip() for h in heads]
         seen = set()
         for t in texts:
