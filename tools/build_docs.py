@@ -149,7 +149,6 @@ def execute_one(src:Path, dest:Path, skip_flags):
 
 def last_results_row(nb:dict) -> str|None:
     "The last row of the last training results table (fastai's HTML table) of an executed notebook, as one line."
-    from html.parser import HTMLParser
     row = None
     for c in nb.cells:
         for o in c.get('outputs', []):
