@@ -8,6 +8,11 @@ Steps, for every notebook nbdev knows about (`nbs/**/*.ipynb`, names not startin
 1. Execute it as `nbdev-test` does (its own folder as working directory, cells flagged with a
    `tst_flags` flag such as `#| slow` or `#| notest` are skipped, `#| eval: false` is honoured), so the
    examples, tables and plots in the docs are the outputs of the code as it is now. An error stops the build.
+   Each notebook runs in a Python process of its own (nothing one notebook does reaches the next), with
+   fastprogress in its notebook mode (fastai's HTML results table, as docs.fast.ai shows; the progress bars'
+   intermediate states are dropped), figures shown where they are drawn even when a notebook switches
+   matplotlib to a non-interactive backend, warnings from installed packages left out and the builder's
+   paths replaced (`~`, `.`).
 2. Apply nbdev's docs processors (`nbdev.processors.FilterDefaults`, what `nbdev-proc-nbs` runs): directives
    such as `#| hide` and `#| export`, a `show_doc` cell after every exported function and class, links from
    backticked names to their docs, the title and description as front matter.
@@ -18,8 +23,12 @@ Steps, for every notebook nbdev knows about (`nbs/**/*.ipynb`, names not startin
 4. Render the pages with mkdocs-material + mkdocs-jupyter (`mkdocs.yml`, strict mode: broken navigation or
    missing files fail the build), with a navigation made from the notebooks found: Home (`index.ipynb`),
    Tutorials (`nbs/tutorials/`), then one page per module notebook in notebook order.
-Static extras (stylesheet, images, hand-written `.md` pages, which join the navigation) live in `docs_src/` and
-are copied in as they are.
+Static extras (stylesheet, images, the hand-written Quick start and Installation pages) live in `docs_src/` and
+are copied in as they are; the Benchmarks page is written by `bench/report.py` from bench/results/*.json at build
+time, the Changelog and Contributing pages are CHANGELOG.md and CONTRIBUTING.md; the footer shows the version.
+`build_info.json` beside the executed notebooks tells tools/check_docs.py whether the sample data was there.
+
+    python tools/build_docs.py --only nbs/02_data.ipynb   # re-execute one notebook, reuse the others' last run
 """
 from __future__ import annotations
 import argparse, json, os, re, shutil, subprocess, sys, time
@@ -36,30 +45,125 @@ sys.path.insert(0, str(ROOT))      # the notebooks import resnet_fa from this ch
 from fastcore.basics import str2bool
 from fastcore.nbio import read_nb, write_nb, mk_cell
 from fastcore.xtras import working_directory
-from execnb.shell import CaptureShell
 from nbdev.config import get_config
 from nbdev.doclinks import nbglob
 from nbdev.frontmatter import nbpath2html
 from nbdev.process import NBProcessor
-from nbdev.processors import FilterDefaults, add_show_docs, exec_show_docs
-from nbdev.test import _skip_cell
+from nbdev.processors import FilterDefaults, exec_show_docs
 
 def log(msg): print(msg, flush=True)
 
 # ---------------------------------------------------------------- 1. execute
-def execute(src:Path, skip_flags) -> dict:
-    "Run `src` like `nbdev-test` (same skipped cells, same working folder), with nbdev's `show_doc` cells added."
+# Each notebook runs in a process of its own (`python tools/build_docs.py --execute-one SRC DEST`), so nothing a
+# notebook does (a matplotlib backend switched, figures left open, a module patched, threads set) reaches the next.
+
+def sample_data_dir() -> Path|None:
+    "Where the build looks for the sample datasets (as `resnet_fa`'s own lookup does): `$RESNET_FA_SAMPLE_DATA` or ../shared/data."
+    for d in ([Path(os.environ['RESNET_FA_SAMPLE_DATA'])] if os.environ.get('RESNET_FA_SAMPLE_DATA') else []) + [ROOT.parent/'shared'/'data']:
+        if d.is_dir() and any(d.glob('*.tgz')): return d
+    return None
+
+def _html_progress():
+    "fastprogress's notebook (HTML) bars and results table, as in Jupyter: the build's shell is not a Jupyter kernel."
+    import fastprogress, fastprogress.fastprogress as fp
+    fp.IN_NOTEBOOK = True
+    fp.master_bar, fp.progress_bar = fp.NBMasterBar, fp.NBProgressBar
+    fastprogress.master_bar, fastprogress.progress_bar = fp.NBMasterBar, fp.NBProgressBar
+    return fp.html_styles
+
+def _collapse_updates(styles:str):
+    "Keep only the last state of each display updated in place (progress bars, results table), as a notebook shows it."
+    import execnb.shell as es
+    orig = es._out_nb
+    def empty(x):
+        html = x.data.get('text/html')
+        if html is None or set(x.data) - {'text/html', 'text/markdown', 'text/plain'}: return False
+        html = str(html)
+        return html == styles or not (re.sub(r'<[^>]+>', '', html).strip() or re.search(r'<(img|table|svg|canvas)', html))
+    def _out_nb(o, fmt):
+        objs, pos = [], {}
+        for x in o.display_objects:
+            did = (getattr(x, 'transient', None) or {}).get('display_id')
+            if did is None: objs.append(x)
+            elif did in pos: objs[pos[did]] = x
+            else: pos[did] = len(objs); objs.append(x)
+        o.display_objects = [x for x in objs if not empty(x)]
+        return orig(o, fmt)
+    es._out_nb = _out_nb
+
+def _flush_figures(result=None):
+    "Show the figures a cell left open when a notebook switched matplotlib away from the inline backend (as Jupyter would)."
+    plt = sys.modules.get('matplotlib.pyplot')
+    if plt is None or 'inline' in plt.get_backend(): return
+    from IPython.display import display
+    for n in plt.get_fignums(): display(plt.figure(n))
+    plt.close('all')
+
+def _quiet_warnings():
+    "Warnings raised inside installed packages are the builder's business, not the reader's: keep only the project's."
+    import warnings
+    show = warnings.showwarning
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if 'site-packages' in str(filename) or 'dist-packages' in str(filename) or str(filename).startswith(sys.prefix): return
+        show(message, category, filename, lineno, file, line)
+    warnings.showwarning = showwarning
+
+def builder_paths() -> list[tuple[str, str]]:
+    "Paths of the machine that built the docs, and what a reader sees in their place."
+    subs = []
+    if os.environ.get('RESNET_FA_HOME'): subs.append((os.environ['RESNET_FA_HOME'].rstrip('/'), '~/.cache/resnet_fa'))
+    subs += [(str(ROOT), '.'), (str(Path.home()), '~')]
+    return [(a, b) for a, b in subs if len(a) > 1]
+
+def sanitize(obj, subs):
+    "`obj` (outputs) with builder paths replaced, and `<ipython-input-N-...>` cell names as `<cell>`."
+    if isinstance(obj, str):
+        for a, b in subs: obj = obj.replace(a, b)
+        return re.sub(r'<ipython-input-\d+-[0-9a-f]+>', '<cell>', obj)
+    if isinstance(obj, list): return [sanitize(o, subs) for o in obj]
+    if isinstance(obj, dict): return {k: (v if k.startswith('image/') else sanitize(v, subs)) for k, v in obj.items()}
+    return obj
+
+def execute_one(src:Path, dest:Path, skip_flags):
+    "Run `src` like `nbdev-test` (same skipped cells, same working folder), with nbdev's `show_doc` cells added; write `dest`."
+    from execnb.shell import CaptureShell
+    from nbdev.processors import add_show_docs as _asd
+    from nbdev.test import _skip_cell
+    _quiet_warnings()
+    _collapse_updates(_html_progress())
     # The show_doc cells run here, in the notebook's own run, rather than in the separate shell of nbdev's
     # `exec_show_docs` (which re-runs only export and import cells, and fails on an import nested in other code).
-    nb = NBProcessor(src, procs=[add_show_docs], rm_directives=False, process=True).nb
+    nb = NBProcessor(src, procs=[_asd], rm_directives=False, process=True).nb
     shell = CaptureShell(src)
+    shell.events.register('post_run_cell', _flush_figures)
     shell.run_cell('from nbdev.showdoc import show_doc')
     with working_directory(src.parent):
         # exc_stop: a failing cell raises here, which fails the build (after showing the cell and traceback).
         try: shell.run_all(nb, exc_stop=True, preproc=_skip_cell(nb, skip_flags))
         except Exception:
             sys.stderr.write((shell.prettytb(fname=src) or '') + '\n'); raise
-    return nb
+    subs = builder_paths()
+    for c in nb.cells:
+        if c.cell_type == 'code' and c.get('outputs'): c['outputs'] = sanitize(c['outputs'], subs)
+    write_nb(nb, dest)
+
+def last_results_row(nb:dict) -> str|None:
+    "The last row of the last training results table (fastai's HTML table) of an executed notebook, as one line."
+    row = None
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            html = _text(o.get('data', {}).get('text/html', ''))
+            if '<table' not in html or 'epoch' not in html or 'train_loss' not in html: continue
+            cells = re.findall(r'<t[hd](?:\s[^>]*)?>(.*?)</t[hd]>', html, re.S)
+            head = re.findall(r'<th(?:\s[^>]*)?>(.*?)</th>', html, re.S)
+            body = cells[len(head):]
+            if head and len(body) >= len(head): row = dict(zip(head, body[-len(head):]))
+    return ', '.join(f"{k} {v}" for k, v in row.items()) if row else None
+
+def execute(src:Path, dest:Path) -> None:
+    "Execute `src` into `dest` in a fresh Python process (clean state: modules, matplotlib, threads, figures)."
+    r = subprocess.run([sys.executable, str(Path(__file__).resolve()), '--execute-one', str(src), str(dest)], cwd=ROOT)
+    if r.returncode: raise RuntimeError(f"the notebook's process exited with {r.returncode} (its error is above)")
 
 # ---------------------------------------------------------------- 2. nbdev's docs processors
 class DocsProcs(FilterDefaults):
@@ -133,7 +237,7 @@ def front_matter_cell(cell):
 
 def to_mkdocs(nb:dict, depth:int) -> tuple[dict, str]:
     "Cells mkdocs-jupyter renders as Quarto would have; returns the notebook and its page title."
-    cells, title = [], ''
+    cells, title, documented = [], '', set()
     for cell in nb.cells:
         src = _text(cell.get('source', ''))
         if cell.cell_type == 'raw':
@@ -151,6 +255,10 @@ def to_mkdocs(nb:dict, depth:int) -> tuple[dict, str]:
         if dirs.get('output') == 'asis':
             # show_doc and friends: their markdown output is the page content itself.
             md = [_text(o['data']['text/markdown']) for o in outputs if 'text/markdown' in o.get('data', {})]
+            # one entry per documented name and page (a name shown twice, e.g. re-exported or patched, keeps its first)
+            names = [m[1] for x in md if (m := re.search(r'^#{2,4}\s+(\S+)', x, re.M))]
+            if names and all(n in documented for n in names): continue
+            documented.update(names)
             if echo and code: cells.append(_code_cell(code, []))
             if md: cells.append(mk_cell(pandoc_links(relative_doc_links('\n\n'.join(md), depth)), 'markdown'))
             continue
@@ -179,26 +287,83 @@ def page_name(src:Path, nbs:Path) -> Path:
     "`nbs/00_core.ipynb` -> `core.ipynb`, `nbs/tutorials/01_pets.ipynb` -> `tutorials/pets.ipynb` (nbdev's page names)."
     return nbpath2html(src.relative_to(nbs)).with_suffix('.ipynb')
 
+# Front-door pages, in this order after Home (docs_src/*.md, and the pages made from the repository's own files).
+FRONT = ['quickstart.md', 'installation.md']
+BACK = ['benchmarks.md', 'changelog.md', 'contributing.md']
+
 def make_nav(pages:list[tuple[Path, str]]) -> list:
-    "Home, Tutorials, modules (in notebook order), any other folder as its own section, then docs_src/ pages."
+    "Home, Quick start, Installation, Tutorials, modules (in notebook order), other folders, then Benchmarks, Changelog, Contributing."
     home, tutorials, modules, other, extra = [], [], [], {}, []
+    mds = {rel.as_posix(): {title or rel.stem: rel.as_posix()} for rel, title in pages if rel.suffix == '.md'}
     for rel, title in pages:
         entry = {title or rel.stem: rel.as_posix()}
         if rel.as_posix() == 'index.ipynb': home.append({'Home': rel.as_posix()})
-        elif rel.suffix == '.md': extra.append(entry)
+        elif rel.suffix == '.md':
+            if rel.as_posix() not in FRONT + BACK: extra.append(entry)
         elif rel.parts[0] == 'tutorials': tutorials.append(entry)
         elif len(rel.parts) == 1: modules.append(entry)
         else: other.setdefault(rel.parts[0].replace('_', ' ').capitalize(), []).append(entry)
-    nav = home + ([{'Tutorials': tutorials}] if tutorials else []) + ([{'API reference': modules}] if modules else [])
-    return nav + [{k: v} for k, v in other.items()] + extra
+    nav = home + [mds[m] for m in FRONT if m in mds]
+    nav += ([{'Tutorials': tutorials}] if tutorials else []) + ([{'API reference': modules}] if modules else [])
+    return nav + [{k: v} for k, v in other.items()] + extra + [mds[m] for m in BACK if m in mds]
+
+def version() -> str:
+    "The library's version, as `resnet_fa.__version__` says (read from the file: no import needed)."
+    init = ROOT/get_config().lib_path.name/'__init__.py'
+    m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", init.read_text(encoding='utf-8'), re.M)
+    return m[1] if m else 'unknown'
 
 def write_config(nav) -> Path:
-    "A config that inherits `mkdocs.yml` and adds the navigation found (mkdocs.yml itself never lists pages)."
+    "A config that inherits `mkdocs.yml` and adds the navigation found (mkdocs.yml itself never lists pages) and the version."
     import yaml
     cfg = STAGE/'mkdocs.yml'
+    v = version()
     cfg.write_text(yaml.safe_dump({'INHERIT': '../../mkdocs.yml', 'docs_dir': 'pages', 'site_dir': '../../docs',
-                                   'hooks': ['../../tools/docs_hooks.py'], 'nav': nav}, sort_keys=False))
+                                   'hooks': ['../../tools/docs_hooks.py'], 'nav': nav,
+                                   'copyright': f'resnet_fa {v}',
+                                   'extra': {'version_number': v}}, sort_keys=False))
     return cfg
+
+# ---------------------------------------------------------------- pages made from the repository's own files
+def _rewrite_repo_links(md:str, src:Path) -> str:
+    "Relative links in a repository Markdown file that are not pages of the site point to the file on GitHub."
+    repo = get_config().get('git_url') or 'https://github.com/resnet-fa/resnet_fa'
+    base = f"{repo.rstrip('/')}/blob/main/"
+    def fix(m):
+        text, target = m[1], m[2]
+        if re.match(r'[a-z]+:|#', target): return m[0]
+        try: rel = (src.parent/target).resolve().relative_to(ROOT).as_posix()
+        except ValueError: return m[0]
+        return f"[{text}]({base}{rel})"
+    return re.sub(r'(?<!!)\[([^\]]+)\]\(([^)\s]+)\)', fix, md)
+
+def benchmarks_page(dest:Path) -> str:
+    "BENCHMARKS.md as `bench/report.py` writes it from bench/results/*.json, regenerated now into the site (with its plot)."
+    import contextlib, io
+    sys.path.insert(0, str(ROOT/'bench'))
+    try:
+        import report
+        report.OUT, report.PLOT = dest/'benchmarks.md', dest/'speed.png'
+        with contextlib.redirect_stdout(io.StringIO()): report.main()
+        how = 'regenerated by bench/report.py from bench/results/*.json'
+    except Exception as e:            # a report.py that no longer runs this way: the committed files, as they are
+        log(f"  (bench/report.py could not write into the site: {type(e).__name__}: {e}; using BENCHMARKS.md as committed)")
+        md = (ROOT/'BENCHMARKS.md').read_text(encoding='utf-8')
+        shutil.copy(ROOT/'bench'/'results'/'speed.png', dest/'speed.png')
+        (dest/'benchmarks.md').write_text(md.replace('](bench/results/speed.png)', '](speed.png)'), encoding='utf-8')
+        how = 'copied from BENCHMARKS.md'
+    finally: sys.path.remove(str(ROOT/'bench'))
+    md = (dest/'benchmarks.md').read_text(encoding='utf-8')
+    (dest/'benchmarks.md').write_text(_rewrite_repo_links(md, ROOT/'BENCHMARKS.md'), encoding='utf-8')
+    return how
+
+def repo_pages(dest:Path) -> str:
+    "Benchmarks, Changelog and Contributing pages from the repository's files, so the site and the repository never differ."
+    how = benchmarks_page(dest)
+    for name in ('CHANGELOG.md', 'CONTRIBUTING.md'):
+        if (ROOT/name).is_file():
+            (dest/name.lower()).write_text(_rewrite_repo_links((ROOT/name).read_text(encoding='utf-8'), ROOT/name), encoding='utf-8')
+    return how
 
 def is_fresh(executed:Path, src:Path) -> bool:
     "Is `executed` newer than its notebook and every module of the library?"
@@ -206,40 +371,52 @@ def is_fresh(executed:Path, src:Path) -> bool:
     return executed.exists() and executed.stat().st_mtime > max(f.stat().st_mtime for f in deps)
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == '--execute-one':     # the child process of `execute`
+        os.chdir(ROOT)
+        return execute_one(Path(sys.argv[2]), Path(sys.argv[3]), get_config().tst_flags.split())
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--serve', action='store_true', help='serve docs/ on http://127.0.0.1:8000 after building')
     p.add_argument('--reuse', action='store_true',
                    help='reuse executed notebooks newer than their source and the library (faster rebuilds while editing)')
+    p.add_argument('--only', nargs='+', default=None, metavar='NOTEBOOK',
+                   help='execute only these notebooks; the others reuse their last executed copy (while editing)')
     args = p.parse_args()
     os.chdir(ROOT)
     t0 = time.time()
     cfg = get_config()
-    nbs, skip_flags = Path(cfg.nbs_path), cfg.tst_flags.split()
+    nbs = Path(cfg.nbs_path)
     srcs = sorted(nbglob(as_path=True), key=lambda f: (f.parent != nbs, str(f)))
+    only = None if args.only is None else {Path(o).resolve() for o in args.only}
+    data = sample_data_dir()
+    log(f"Sample data: {data if data else 'NOT FOUND: the tutorials will show code only (tools/check_docs.py fails such a build)'}")
     if PAGES.exists(): shutil.rmtree(PAGES)
     (STAGE/'executed').mkdir(parents=True, exist_ok=True)
     if (ROOT/'docs_src').exists(): shutil.copytree(ROOT/'docs_src', PAGES)
     PAGES.mkdir(parents=True, exist_ok=True)
-    pages, prev_in_test = [], os.environ.get('IN_TEST')
+    pages, results, prev_in_test = [], {}, os.environ.get('IN_TEST')
     os.environ['IN_TEST'] = '1'                        # as nbdev-test and nbdev-proc-nbs do
     for src in srcs:
         t = time.time()
         rel = page_name(src, nbs)
         executed = STAGE/'executed'/rel
         executed.parent.mkdir(parents=True, exist_ok=True)
+        reuse = (args.reuse and is_fresh(executed, src)) or (only is not None and src.resolve() not in only and executed.exists())
         try:
-            if not (args.reuse and is_fresh(executed, src)): write_nb(execute(src, skip_flags), executed)
+            if not reuse: execute(src, executed)
         except Exception as e: sys.exit(f"FAIL: executing {src.relative_to(ROOT)} for the docs: {type(e).__name__}: {e}")
         try: nb = nbdev_process(executed, src)
         except Exception as e: sys.exit(f"FAIL: processing {src.relative_to(ROOT)} for the docs: {type(e).__name__}: {e}")
+        row = last_results_row(read_nb(executed))
         nb, title = to_mkdocs(nb, depth=len(rel.parts)-1)
         (PAGES/rel).parent.mkdir(parents=True, exist_ok=True)
         write_nb(nb, PAGES/rel)
         pages.append((rel, title))
-        log(f"  {src.relative_to(ROOT)} -> {rel.with_suffix('.html')} ({title!r}, {time.time()-t:.1f} s)")
+        log(f"  {src.relative_to(ROOT)} -> {rel.with_suffix('.html')} ({title!r}, {time.time()-t:.1f} s{', reused' if reuse else ''})")
+        if row: log(f"      last training epoch: {row}"); results[rel.with_suffix('.html').as_posix()] = row
     if prev_in_test is None: del os.environ['IN_TEST']
     t_nb = time.time()
-    # Hand-written markdown pages from docs_src/ (if any) join the navigation after the notebooks' pages.
+    log(f"  benchmarks page {repo_pages(PAGES)}; changelog and contributing pages from CHANGELOG.md, CONTRIBUTING.md")
+    # Markdown pages (docs_src/ and the repository's) join the navigation around the notebooks' pages.
     for md in sorted(PAGES.rglob('*.md')):
         h1 = re.search(r'^#\s+(.+)$', md.read_text(encoding='utf-8'), re.M)
         pages.append((md.relative_to(PAGES), h1[1].strip() if h1 else md.stem))
@@ -249,6 +426,9 @@ def main():
     r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '--clean', '-f', str(config)],
                        env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
     if r.returncode: sys.exit(f"FAIL: mkdocs build --strict exited with {r.returncode}")
+    # What tools/check_docs.py needs to know about this build (it fails a build made without the sample data).
+    (STAGE/'build_info.json').write_text(json.dumps({'sample_data': data is not None, 'version': version(),
+                                                     'training_results': results}, indent=1))
     log(f"Built {len(pages)} pages into {SITE.relative_to(ROOT)}/ in {time.time()-t0:.0f} s "
         f"(notebooks {t_nb-t0:.0f} s, mkdocs {time.time()-t_nb:.0f} s)")
     if args.serve: subprocess.run([sys.executable, '-m', 'http.server', '-b', '127.0.0.1', '-d', str(SITE), '8000'])

@@ -17,7 +17,7 @@
   every page and every exported function's and class's entry is in it.
 """
 from __future__ import annotations
-import argparse, ast, functools, http.server, json, os, re, shutil, socket, subprocess, sys, tempfile, threading
+import argparse, ast, functools, html, http.server, json, os, re, shutil, socket, subprocess, sys, tempfile, threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
@@ -131,6 +131,116 @@ def check_pages(pages) -> list[str]:
     if titles: errors.append(f"{len(titles)} search titles carry a permalink sign, e.g. {titles[0]!r}")
     return errors
 
+# ---------------------------------------------------------------- what the pages show
+STAGE = ROOT/'_docs'/'mkdocs'
+_re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*(?::\s*(.*?))?\s*$')
+# Calls that draw a figure in a notebook (fastai's and resnet_fa's plots, matplotlib's own).
+_re_plot_call = re.compile(r'(?<![\w.])(?:\w+\.)*(show_batch|show_results|show_image|show_images|plot_\w+|imshow|subplots)\(')
+
+def _src(c): return ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+
+def _directives(src:str) -> dict:
+    out = {}
+    for line in src.splitlines():
+        if not (m := _re_dir.match(line)): break
+        out[m[1]] = (m[2] or '').strip()
+    return out
+
+def visible(cell) -> bool:
+    "Is this code cell's output on the page (not `#| hide`, `include: false` or `output: false`)?"
+    d = _directives(_src(cell))
+    return not ('hide' in d or d.get('include') == 'false' or d.get('output') == 'false' or 'export' in d and not d.get('export'))
+
+def executed_notebooks() -> dict[str, Path]:
+    "The executed copy of every notebook (tools/build_docs.py keeps them), by the page it became."
+    return {nb.relative_to(STAGE/'executed').with_suffix('.html').as_posix(): nb for nb in sorted((STAGE/'executed').rglob('*.ipynb'))}
+
+def skip_flags() -> list[str]:
+    m = re.search(r'^tst_flags\s*=\s*"([^"]*)"', (ROOT/'pyproject.toml').read_text(), re.M)
+    return m[1].split() if m else []
+
+def check_figures() -> list[str]:
+    "Each page has the figures its notebook draws: a cell that calls a plot has one, and the page shows them all."
+    errors, flags = [], skip_flags()
+    for page, nb_path in executed_notebooks().items():
+        if not (SITE/page).is_file(): continue
+        cells = [c for c in json.loads(nb_path.read_text())['cells'] if c['cell_type'] == 'code' and visible(c)]
+        n_img = 0
+        for c in cells:
+            src, d = _src(c), _directives(_src(c))
+            imgs = sum(any(k.startswith('image/') for k in o.get('data', {})) for o in c.get('outputs', []))
+            n_img += imgs
+            ran = not any(f in d for f in flags) and d.get('eval') != 'false'
+            code = '\n'.join(l for l in src.splitlines() if not l.lstrip().startswith('#'))
+            # (a cell that saves its figure to a file and closes it draws nothing on the page, by design)
+            if ran and not imgs and _re_plot_call.search(code) and not re.search(r'savefig|plt\.close', code):
+                    errors.append(f"{page}: the cell calling `{_re_plot_call.search(code)[1]}` has no figure: "
+                                  f"{code.strip().splitlines()[0][:80]!r}")
+        on_page = (SITE/page).read_text(encoding='utf-8').count('src="data:image/')
+        if n_img and not on_page: errors.append(f"{page}: its notebook draws {n_img} figure(s), the page shows none")
+        elif on_page < n_img: errors.append(f"{page}: {n_img} figure(s) in the executed notebook, {on_page} on the page")
+    if not executed_notebooks(): errors.append(f"no executed notebooks in {STAGE/'executed'}: build with tools/build_docs.py")
+    return errors
+
+def builder_paths() -> list[str]:
+    "Strings that name the machine the docs were built on."
+    out = [str(ROOT), str(Path.home())]
+    if os.environ.get('RESNET_FA_HOME'): out.append(os.environ['RESNET_FA_HOME'].rstrip('/'))
+    return [p for p in out if len(p) > 1]
+
+def check_leaks(pages) -> list[str]:
+    "Progress-bar debris and the builder's paths, cell names or installed packages' warnings on a page."
+    errors = []
+    bad = [('█', 'progress-bar debris'), ('<ipython-input-', "a notebook cell's internal file name"),
+           ('site-packages', "an installed package's path (a warning or traceback)")] + [(p, 'a path of the machine that built the site') for p in builder_paths()]
+    for page in pages:
+        text = ''.join(parse(page).text)
+        for s, what in bad:
+            if (i := text.find(s)) >= 0:
+                errors.append(f"{page.relative_to(SITE)}: {what}: ...{text[max(0, i-60):i+60].strip()!r}...")
+    return errors
+
+def check_duplicates(pages) -> list[str]:
+    "A documented name with two `show_doc` entries (level-3 and -4 headings) on one page."
+    names = {n for m in LIB.glob('[!_]*.py') for n in exported(m)[0]}
+    errors = []
+    for page in pages:
+        heads = re.findall(r'<h([34])[^>]*>(.*?)</h\1>', page.read_text(encoding='utf-8'), re.S)
+        heads = [h for _, h in heads]
+        texts = [html.unescape(re.sub(r'<[^>]+>', '', h)).replace('¶', '').strip() for h in heads]
+        seen = set()
+        for t in texts:
+            if (t in names or re.fullmatch(r'[A-Za-z_]\w*\.\w+', t)) and t in seen:
+                errors.append(f"{page.relative_to(SITE)}: `{t}` is documented twice")
+            seen.add(t)
+    return errors
+
+def check_build_info(allow_no_data:bool) -> list[str]:
+    "The build ran with the sample data (the tutorials' training runs executed), unless told otherwise."
+    f = STAGE/'build_info.json'
+    if not f.is_file(): return [f"no {f.relative_to(ROOT)}: build the site with tools/build_docs.py"]
+    info = json.loads(f.read_text())
+    errors = [] if info.get('sample_data') or allow_no_data else [
+        "the site was built without the sample data (../shared/data or $RESNET_FA_SAMPLE_DATA): the tutorials show no "
+        "results. Build with the data, or pass --allow-no-data to accept a code-only site"]
+    if info.get('sample_data'):
+        for page in sorted(SITE.glob('tutorials/*.html')):
+            rel = page.relative_to(SITE).as_posix()
+            if rel not in info.get('training_results', {}) or 'train_loss' not in page.read_text(encoding='utf-8'):
+                errors.append(f"{rel}: no training results table, though the build had the sample data")
+    return errors
+
+def check_front_door() -> list[str]:
+    "Quick start, Installation, Benchmarks (with its plot), Changelog and Contributing pages; the version on every page."
+    errors = [f"no {p} (the site's front door)" for p in ('quickstart.html', 'installation.html', 'benchmarks.html',
+                                                          'changelog.html', 'contributing.html') if not (SITE/p).is_file()]
+    if (SITE/'benchmarks.html').is_file() and 'speed.png' not in (SITE/'benchmarks.html').read_text(encoding='utf-8'):
+        errors.append("benchmarks.html does not show the accuracy-against-time plot (speed.png)")
+    m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", (LIB/'__init__.py').read_text(), re.M)
+    if m and f'resnet_fa {m[1]}' not in ''.join(parse(SITE/'index.html').text):
+        errors.append(f"the home page does not show the version (resnet_fa {m[1]})")
+    return errors
+
 # ---------------------------------------------------------------- headless Chromium
 def chromium() -> str|None:
     return next((shutil.which(c) for c in ('chromium', 'chromium-browser', 'google-chrome') if shutil.which(c)), None)
@@ -152,25 +262,28 @@ def browse(exe, url, *args, timeout=120) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
         cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                '--disable-background-networking', '--disable-component-update', '--disable-sync',
-               f'--user-data-dir={profile}', '--window-size=1280,900', '--virtual-time-budget=10000', *args, url]
+               f'--user-data-dir={profile}', '--virtual-time-budget=10000', *args, url]
+        if not any(a.startswith('--window-size') for a in args): cmd.insert(-1, '--window-size=1280,900')
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
-def check_browser(shots:Path, module_page:str) -> list[str]:
-    "Open the home page and a module page in headless Chromium: the rendered DOM and a screenshot of each."
+def check_browser(shots:Path, pages:list[str]) -> list[str]:
+    "Open `pages` in headless Chromium: the rendered DOM, a screenshot of the top of each and a tall one of the rest."
     exe = chromium()
     if not exe: return ["headless Chromium not found: install Debian's `chromium` (apt-get install chromium), or pass --no-browser"]
     errors, httpd = [], serve(SITE)
     base = f'http://127.0.0.1:{httpd.server_address[1]}/'
     try:
-        for page in ('index.html', module_page):
+        for page in pages:
+            if not (SITE/page).is_file(): errors.append(f"Chromium: no page {page}"); continue
             title = re.search(r'<title>(.*?)</title>', (SITE/page).read_text(encoding='utf-8'), re.S)[1]
             dom = browse(exe, base+page, '--dump-dom').stdout
             if f'<title>{title}</title>' not in dom or 'md-nav' not in dom:
                 errors.append(f"Chromium: {page} did not render (no title '{title}' or no navigation in the DOM)")
-            png = shots/f"{Path(page).stem}.png"
-            browse(exe, base+page, f'--screenshot={png}')
-            if not png.is_file() or png.stat().st_size < 10_000: errors.append(f"Chromium: no usable screenshot of {page} ({png})")
-            else: print(f"  screenshot of {page}: {png} ({png.stat().st_size//1024} KB)")
+            for suffix, size in (('', '1280,900'), ('-tall', '1280,4000')):
+                png = shots/f"{page.replace('/', '-').removesuffix('.html')}{suffix}.png"
+                browse(exe, base+page, f'--screenshot={png}', f'--window-size={size}')
+                if not png.is_file() or png.stat().st_size < 10_000: errors.append(f"Chromium: no usable screenshot of {page} ({png})")
+                else: print(f"  screenshot of {page}: {png} ({png.stat().st_size//1024} KB)")
     finally: httpd.shutdown()
     return errors
 
@@ -178,7 +291,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--no-browser', action='store_true', help='skip the headless Chromium checks')
     p.add_argument('--shots', type=Path, help='folder for the screenshots (default: a temporary folder)')
-    p.add_argument('--module-page', default='core.html', help='the module page Chromium opens')
+    p.add_argument('--pages', nargs='+', default=['index.html', 'tutorials/cifar10.html', 'learner.html'],
+                   help='the pages Chromium opens and photographs')
+    p.add_argument('--allow-no-data', action='store_true',
+                   help='accept a site built without the sample data (tutorials without their training runs)')
     args = p.parse_args()
     if not (SITE/'index.html').is_file(): sys.exit("FAIL: no docs/index.html: build the site first (python tools/build_docs.py)")
     pages = sorted(SITE.rglob('*.html'))
@@ -192,11 +308,16 @@ def main():
     report("no Quarto/Pandoc syntax left as text", check_rendering(pages))
     sym_errors, n = check_symbols(pages)
     report(f"{n} exported names documented", sym_errors)
+    report("no name documented twice on a page", check_duplicates(pages))
     report(f"{len(expected_pages())} notebook pages built and searchable", check_pages(pages))
+    report("every page shows the figures its notebook draws", check_figures())
+    report("no progress-bar debris, builder paths or package warnings on any page", check_leaks(pages))
+    report("built with the sample data; every tutorial shows its training run", check_build_info(args.allow_no_data))
+    report("front door: quick start, installation, benchmarks, changelog, contributing, version", check_front_door())
     if not args.no_browser:
         shots = args.shots or Path(tempfile.mkdtemp(prefix='docs-shots-'))
         shots.mkdir(parents=True, exist_ok=True)
-        report("headless Chromium: home page and a module page render", check_browser(shots, args.module_page))
+        report(f"headless Chromium: {', '.join(args.pages)} render", check_browser(shots, args.pages))
     if failed: sys.exit(1)
 
 if __name__ == '__main__': main()
