@@ -15,7 +15,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #e193d71c
 from __future__ import annotations
-import json, os, platform, random, re, sys, tempfile, time, warnings
+import json, platform, random, re, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import store_attr, noop
@@ -28,14 +28,14 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.progress import ProgressCallback
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
-from .core import ResnetFaError, device_kind
+from .core import ResnetFaError, atomic_write, device_kind
 from .models import PatchWhitening
 
 # %% auto #0
-__all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write',
-           'atomic_torch_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
-           'TopKCheckpoints', 'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem',
-           'NormBiasLR', 'LookaheadEMA', 'NaNGuard', 'compile_unavailable', 'TorchCompile', 'EpochTable', 'is_terminal',
+__all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_torch_save',
+           'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors', 'TopKCheckpoints',
+           'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem', 'NormBiasLR',
+           'LookaheadEMA', 'NaNGuard', 'compile_unavailable', 'TorchCompile', 'EpochTable', 'is_terminal',
            'epoch_table']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
@@ -102,27 +102,7 @@ def precision_cbs(precision:str='auto', device=None, channels_last:bool|None=Non
     return cbs + [CPUMixedPrecision()]
 
 # %% ../nbs/03_callbacks.ipynb #de661f7a
-def _fsync_dir(folder):
-    "Make a rename in `folder` durable (a no-op where directories cannot be opened, as on Windows)."
-    try: fd = os.open(folder, os.O_RDONLY)
-    except OSError: return
-    try: os.fsync(fd)
-    except OSError: pass
-    finally: os.close(fd)
-
-def atomic_write(path, write) -> Path:
-    "Call `write(f)` on a temporary file beside `path`, flush it to disk, then rename it to `path` in one step."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.partial')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    _fsync_dir(path.parent)
-    return path
-
+# `atomic_write` (core) writes to a temporary file, fsyncs it and renames it over the target.
 def atomic_torch_save(obj, path) -> Path:
     "`torch.save` `obj` to `path` atomically: a process killed while writing leaves the previous file intact."
     return atomic_write(path, lambda f: torch.save(obj, f))
