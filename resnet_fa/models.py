@@ -190,7 +190,6 @@ def init_resnet(model:nn.Module, zero_init_residual:bool=False) -> nn.Module:
 # %% ../nbs/01_models.ipynb #d70ed3df
 class CifarResNet(nn.Module):
     "ResNet-(6n+2) for 32x32 images (He et al. 2015, sec. 4.2): stem of 16, stages of 16/32/64, no max-pool."
-    default_size = 32
     def __init__(self, depth:int=20, n_out:int=10, n_in:int=3, shortcut:str|None='A', zero_init_residual:bool=False,
                  widths:tuple=(16, 32, 64)):
         super().__init__()
@@ -229,7 +228,6 @@ def deep_stem(n_in:int=3, width:int=32, act_cls='relu') -> nn.Sequential:
 
 class ResNet(nn.Module):
     "ImageNet ResNet-18...152 (He et al. 2015) in torchvision's layout, with the published variants as options."
-    default_size = 224
     def __init__(self, depth:int=50, n_out:int=1000, n_in:int=3, variant:str='B', stride_in_1x1:bool=False,
                  preact:bool=False, zero_init_residual:bool=False, act_cls='relu', sa:bool=False):
         super().__init__()
@@ -280,7 +278,6 @@ class Residual(nn.Module):
 
 class ResNet9(nn.Module):
     "David Page's ResNet-9 for CIFAR-10: prep 64, layers of 128 (residual), 256, 512 (residual), max-pool, linear; all widths x `width`."
-    default_size = 32
     def __init__(self, n_out:int=10, n_in:int=3, scale:float|None=0.125, width:float=1.):
         super().__init__()
         c = [round(w*width) for w in (64, 128, 256, 512)]
@@ -336,7 +333,6 @@ def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
 
 class WhitenedResNet(nn.Module):
     "A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch, global max-pool, linear."
-    default_size = 32
     def __init__(self, n_out:int=10, n_in:int=3, widths:tuple=(64, 256, 256), k:int=2, scale:float|None=0.125,
                  dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1):
         super().__init__()
@@ -461,9 +457,15 @@ _models: dict[str, ModelInfo] = {}
 def register_model(fn=None, *, family:str='custom', size:int=224, paper:str=''):
     "Register `fn` under its name for `create_model` and fastai's `vision_learner` (use bare or with options)."
     def _register(f):
-        _models[f.__name__] = ModelInfo(f, family, size, paper)
-        model_meta[f] = {'cut': -2, 'split': resnet_split, 'stats': imagenet_stats if family == 'imagenet' else cifar_stats}
-        return f
+        @functools.wraps(f)
+        def build(*args, **kwargs):
+            model = f(*args, **kwargs)
+            model.default_size = size   # the registry's size, carried by the model as timm's `pretrained_cfg` does
+            return model
+        _models[f.__name__] = ModelInfo(build, family, size, paper)
+        stats = imagenet_stats if family == 'imagenet' else cifar_stats
+        model_meta[build] = {'cut': -2, 'split': resnet_split, 'stats': stats}
+        return build
     return _register(fn) if fn is not None else _register
 
 # %% ../nbs/01_models.ipynb #029a8223
@@ -633,6 +635,7 @@ def receptive_growth(m:nn.Module) -> tuple[int, int]:
     if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
         return (_first(m.kernel_size) - 1) * _first(getattr(m, 'dilation', 1)), _first(m.stride or m.kernel_size)
     if isinstance(m, PadShortcut): return 0, m.stride
+    if isinstance(m, PatchWhitening): return m.weight.shape[-1] - 1, 1   # a conv without nn.Conv2d: its filters are a buffer
     growth,stride,side = 0,1,[]
     for name,c in m.named_children():
         if name in ('downsample', 'shortcut'): side.append(receptive_growth(c)); continue
@@ -652,7 +655,8 @@ def _groups(model:nn.Module) -> list[tuple[str, list]]:
 def model_summary(model:nn.Module, size:int|None=None) -> pd.DataFrame:
     "Per stage: output shape, stride, receptive field, parameters and MACs for one `size` x `size` image."
     size = size or getattr(model, 'default_size', 224)
-    n_in = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
+    # the first 4-d weight: a frozen stem such as `PatchWhitening` keeps its filters in a buffer, not in an nn.Conv2d
+    n_in = next(v for v in model.state_dict().values() if v.ndim == 4).shape[1]
     rows,outs,hooks = _groups(model),{},[]
     for name,mods in rows:
         if mods: hooks.append(mods[-1].register_forward_hook(lambda m,i,o,name=name: outs.__setitem__(name, tuple(o.shape[1:]))))

@@ -1,5 +1,5 @@
 "Every registered model against its paper, torchvision or timm: shapes, parameters, weights, gradients, memory format, bf16."
-import functools, os
+import copy, functools, os
 import pytest, timm, torch, torch.nn as nn, torchvision
 from fastai.vision.learner import model_meta
 from resnet_fa.core import ResnetFaError
@@ -66,6 +66,40 @@ def test_forward_backward(name):
     assert bf.dtype == torch.bfloat16 and bf.shape == (2, 10) and torch.isfinite(bf).all()
     # bf16 keeps about 3 significant digits: the same function, not exactly the same numbers
     assert torch.nn.functional.cosine_similarity(bf.float().flatten(), ref.flatten(), 0) > 0.98
+
+@pytest.mark.parametrize('name', list_models())
+def test_every_tool(name, tmp_path):
+    """Each registered model in each tool: summary at its natural size, forward+backward FLOPs counted, and export
+    (a pickled module and a safetensors state_dict) giving the same outputs. ImageNet nets at 64 px to stay fast."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from safetensors.torch import save_file, load_file
+    m, size = model(name).eval(), check_size(name)
+    s = model_summary(m, None if size == default_size(name) else size)
+    assert s.loc['total', 'params'] == n_params(m) and s.loc['total', 'MACs'] > 0
+    assert s.output.iloc[-2] == '10' and s.receptive_field.is_monotonic_increasing
+    x = torch.randn(2, 3, size, size)
+    with FlopCounterMode(display=False) as fwd, torch.no_grad(): ref = m(x)
+    assert fwd.get_total_flops() == 2 * 2 * s.loc['total', 'MACs']   # 2 images, 2 FLOPs a multiply-add
+    trained = copy.deepcopy(m).train()   # a copy: a training step moves BN's running statistics
+    with FlopCounterMode(display=False) as both: trained(x).sum().backward()
+    assert 2 < both.get_total_flops() / fwd.get_total_flops() <= 3   # backward: about twice the forward's
+    torch.save(m, tmp_path/'m.pth')
+    with torch.no_grad(): torch.testing.assert_close(torch.load(tmp_path/'m.pth', weights_only=False)(x), ref)
+    sd = {k: v.contiguous() for k, v in m.state_dict().items()}
+    save_file(sd, str(tmp_path/'m.safetensors'))
+    fresh = create_model(name, n_out=10, pretrained=str(tmp_path/'m.safetensors')).eval()
+    with torch.no_grad(): torch.testing.assert_close(fresh(x), ref)
+
+@pytest.mark.skipif(not torch._dynamo.is_dynamo_supported(), reason='torch.compile is not supported on this Python')
+def test_compile_one_small_model():
+    "torch.compile (inductor, the system C++ compiler) on one small model, without graph breaks: compiling all is too slow."
+    import torch._dynamo
+    m = model('resnet20').eval()
+    x = torch.randn(2, 3, 32, 32)
+    torch._dynamo.reset()
+    explain = torch._dynamo.explain(m)(x)
+    assert explain.graph_break_count == 0, explain.break_reasons
+    with torch.no_grad(): torch.testing.assert_close(torch.compile(m)(x), m(x), rtol=1e-4, atol=1e-4)
 
 @pytest.mark.parametrize('name', list(PAPER_CIFAR))
 def test_cifar_params_match_paper(name):
