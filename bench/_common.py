@@ -41,16 +41,25 @@ class EpochTimer(Callback):
     @property
     def times(self): return [r['epoch_seconds'] for r in self.rows]
 
+def train_module():
+    "The module whose `train` is the function behind `resnet_fa train`: `resnet_fa.run` where it exists, else the CLI's."
+    try: import resnet_fa.run as host
+    except ImportError: import resnet_fa.cli as host
+    return host
+
 def train_timed(data, recipe, **kwargs):
-    "`resnet_fa.cli.train` with an `EpochTimer` in its fit: `(learn, run_folder, timer, wall_seconds)`."
-    import resnet_fa.cli
+    "`resnet_fa train`'s function with an `EpochTimer` in its fit: `(learn, run_folder, timer, wall_seconds)`."
+    host = train_module()
     t0 = time.time(); timer = EpochTimer(t0)
-    fit = resnet_fa.cli.fit_recipe
-    # the timer goes in through the CLI's own fit call, so the benchmark trains exactly what `resnet_fa train` does
-    resnet_fa.cli.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
-    try: learn, run = resnet_fa.cli.train(data, recipe=recipe, quiet=True, **kwargs)
-    finally: resnet_fa.cli.fit_recipe = fit
+    fit = host.fit_recipe
+    # the timer goes in through train's own fit call, so the benchmark trains exactly what `resnet_fa train` does
+    host.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
+    try: learn, run = host.train(data, recipe=recipe, quiet=True, **kwargs)
+    finally: host.fit_recipe = fit
     return learn, run, timer, time.time() - t0
+
+def add_device_arg(parser, default:str='cpu'):
+    parser.add_argument('--device', default=default, help="'cpu' (the GPUs hidden) or 'cuda'")
 
 def command_line() -> str:
     "The command that is running, as a user would type it from the repository's root."

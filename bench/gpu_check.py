@@ -14,7 +14,7 @@ Checks, each recorded with its time (or why it was skipped):
   epochs), on all of CIFAR-10's training split on a GPU (a tiny subset, one epoch, batch 64 in a smoke run).
 Writes bench/results/gpu_check-<device>[-smoke].json.
 """
-import argparse, inspect, json, os, shutil, subprocess, sys, tempfile, time, traceback, warnings
+import argparse, inspect, json, shutil, subprocess, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 from _common import command_line, versions, write_result, loadavg, subset_folder, set_device   # bench/ is on sys.path
 warnings.filterwarnings('ignore')

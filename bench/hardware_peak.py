@@ -18,7 +18,7 @@ from _common import (command_line, versions, write_result, loadavg, subset_folde
 warnings.filterwarnings('ignore')
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from profile_step import PhaseTimer, PHASES
+from profile_step import PhaseTimer
 from resnet_fa.learner import get_recipe, recipe_dls, learner_from_recipe
 from resnet_fa.callbacks import cpu_has_fast_bf16
 

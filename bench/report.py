@@ -190,7 +190,7 @@ def targets_section() -> list[str]:
     rows = [target_row('#5: one-cycle ResNet-20, 91.25% in at most 30 epochs', 0.9125, onecycle)]
     for f in sorted(RESULTS.glob('loop_overhead*.json')):   # one row per model and per CPU: a best-of would hide a miss
         d = json.loads(f.read_text())
-        rows.append(target_row(f"#5: resnet_learner at least 0.97 of a plain PyTorch loop's images/s", 0.97,
+        rows.append(target_row("#5: resnet_learner at least 0.97 of a plain PyTorch loop's images/s", 0.97,
                                [(f.stem, d['ratio'], f"{d.get('arch', 'resnet20')}, {d['cpu']}")], ratio))
     for f in sorted(RESULTS.glob('cpu_precision*.json')):
         d = json.loads(f.read_text())
