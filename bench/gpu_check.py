@@ -78,14 +78,22 @@ def check_compile(device:str, smoke:bool) -> dict:
                step_seconds={k: round(min(v), 4) for k, v in times.items()}, max_relative_grad_difference=worst,
                ok=graph_breaks == 0 and worst < 1e-3)
     from resnet_fa.learner import resnet_learner
-    if 'compile' in inspect.signature(resnet_learner).parameters:
+    import resnet_fa.callbacks
+    if 'compile' in inspect.signature(resnet_learner).parameters and hasattr(resnet_fa.callbacks, 'TorchCompile'):
         from fastai.data.core import DataLoaders
         ds = [(torch.randn(3, 32, 32), torch.tensor(i % 10)) for i in range(32)]
-        learn = resnet_learner(DataLoaders.from_dsets(ds[:24], ds[24:], bs=8, device=device), 'resnet20', n_out=10,
-                               compile=True)
+        dls = DataLoaders.from_dsets(ds[:24], ds[24:], bs=8, device=device)
+        # resnet_learner(compile=True) is TorchCompile() with inductor; the smoke run swaps in the same backend as above
+        kw = (dict(cbs=[resnet_fa.callbacks.TorchCompile(backend=backend)]) if backend != 'inductor'
+              else dict(compile=True))
+        learn = resnet_learner(dls, 'resnet20', n_out=10, **kw)
         t = time.time()
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 0.05)
-        res['learner_compile'] = dict(seconds=round(time.time() - t, 1), final_loss=float(learn.recorder.losses[-1]))
+        cb = next(c for c in learn.cbs if isinstance(c, resnet_fa.callbacks.TorchCompile))
+        res['learner_compile'] = dict(seconds=round(time.time() - t, 1), final_loss=float(learn.recorder.losses[-1]),
+                                      compiled=bool(cb.compiled), compile_seconds=round(cb.compile_time, 2),
+                                      fallback=cb.fallback, backend=backend)
+        res['ok'] = res['ok'] and bool(cb.compiled) and cb.fallback is None
     else: res['learner_compile'] = 'skipped: this resnet_fa has no resnet_learner(compile=True) yet'
     return res
 

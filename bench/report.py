@@ -140,7 +140,7 @@ def vs_airbench_section() -> list[str]:
                   f"torch {v['torch']}, fastai {v['fastai']}, {v['threads']} thread(s), {v['cpu']}; "
                   f"{d['per_class'] or 'all'} training images of each class (the last 10% of each held out), "
                   f"{d['epochs']} epochs each, seeds {', '.join(str(r['seed']) for r in d['runs'] if r['name'] == 'airbench94')}. "
-                  f"{d['notes']}", '',
+                  f"{d['notes']}" + (f" Stopped early: {d['stopped']}." if d.get('stopped') else ''), '',
                   '| run | seed | accuracy | flip TTA | flip + shift TTA | wall time | images/s |', '|---|---|---|---|---|---|---|']
         for r in d['runs']:
             lines.append(f"| {r['name']} | {r['seed']} | {pct(r['final_accuracy'])} | {pct(r['flip_tta_accuracy'])} | "
