@@ -1,4 +1,13 @@
-"""Mixed precision on every device, the k best checkpoints, runs that survive `kill -9`, and a clear stop on NaN losses.
+"""Mixed precision on every device, the k best checkpoints, runs that survive `kill -9`, a clear stop on NaN
+losses, compiled training, and one line per epoch in logs.
+
+Each callback here is a fastai `Callback`, and `resnet_learner` adds it when its option is set:
+`precision_cbs` picks `CPUMixedPrecision` or fastai's `MixedPrecision` and `ChannelsLast` (`precision=`),
+`TopKCheckpoints` keeps the k best epochs (`keep_best=`), `ResumeCheckpoint` makes a killed run resumable,
+`NaNGuard` stops at the first non-finite loss, `WhitenStem`, `NormBiasLR` and `LookaheadEMA` carry airbench's
+training tricks, `TorchCompile` compiles the model for training (`compile=True`), and `epoch_table` replaces
+the progress bars by one line per epoch where output is not a terminal. Every file is written atomically
+(`atomic_write`), and weights as safetensors (`save_safetensors`, `load_safetensors`).
 
 Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
@@ -6,16 +15,17 @@ Docs: https://resnet-fa.github.io/resnet_fa/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #e193d71c
 from __future__ import annotations
-import json, os, random, re, tempfile, warnings
+import json, os, platform, random, re, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, noop
 from fastcore.foundation import L
 from fastai.torch_core import to_float, norm_types
 from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.progress import ProgressCallback
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from .core import ResnetFaError, device_kind
@@ -23,13 +33,14 @@ from .models import PatchWhitening
 
 # %% auto #0
 __all__ = ['PlainErrors', 'is_training_fit', 'CPUMixedPrecision', 'cpu_has_fast_bf16', 'precision_cbs', 'atomic_write',
-           'atomic_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
+           'atomic_torch_save', 'remove_partial_writes', 'save_safetensors', 'safetensors_metadata', 'load_safetensors',
            'TopKCheckpoints', 'rng_states', 'set_rng_states', 'ResumeCheckpoint', 'resume_info', 'WhitenStem',
-           'NormBiasLR', 'LookaheadEMA', 'NaNGuard']
+           'NormBiasLR', 'LookaheadEMA', 'NaNGuard', 'compile_unavailable', 'TorchCompile', 'EpochTable', 'is_terminal',
+           'epoch_table']
 
 # %% ../nbs/03_callbacks.ipynb #e70f4aa9
 class PlainErrors:
-    "Mixin for a fastai `Callback`: a `ResnetFaError` raised in an event keeps its own message, without fastai's prefix."
+    "Mixin for a fastai `Callback`: a `ResnetFaError` raised in an event keeps its message, without fastai's prefix."
     def __call__(self, event_name):
         try: return super().__call__(event_name)
         except ResnetFaError as e:
@@ -37,7 +48,7 @@ class PlainErrors:
             raise
 
 def is_training_fit(learn) -> bool:
-    "True for a fit that trains: not fastai's `lr_find` and not `get_preds`, which run the same events with their own callbacks."
+    "True for a fit that trains: not fastai's `lr_find` or `get_preds`, which run the same events with own callbacks."
     return not hasattr(learn, 'lr_finder') and not hasattr(learn, 'gather_preds')
 
 # %% ../nbs/03_callbacks.ipynb #23b6a83c
@@ -48,7 +59,8 @@ class CPUMixedPrecision(PlainErrors, Callback):
 
     def before_fit(self):
         if next(self.model.parameters()).device.type != 'cpu':
-            raise ResnetFaError("CPUMixedPrecision only works on a CPU; use precision_cbs() to pick the right callback for the device.")
+            raise ResnetFaError("CPUMixedPrecision only works on a CPU; "
+                                "use precision_cbs() to pick the right callback for the device.")
     def before_batch(self):
         self._exit()
         self._autocast = torch.autocast('cpu', dtype=self.dtype)
@@ -71,13 +83,17 @@ def cpu_has_fast_bf16() -> bool:
 
 def precision_cbs(precision:str='auto', device=None, channels_last:bool|None=None) -> list:
     "The mixed-precision and memory-format callbacks for `precision` ('auto', 'fp32', 'bf16' or 'fp16') on `device`."
-    if precision not in _precisions: raise ResnetFaError(f"Unknown precision {precision!r}: use one of {', '.join(_precisions)}.")
+    if precision not in _precisions:
+        raise ResnetFaError(f"Unknown precision {precision!r}: use one of {', '.join(_precisions)}.")
     kind = device_kind(device)
     if kind == 'mps' and precision in ('bf16', 'fp16'):
-        raise ResnetFaError(f"Mixed precision ({precision}) is not supported on Apple MPS by resnet_fa; use precision='fp32'.")
+        raise ResnetFaError(f"Mixed precision ({precision}) is not supported on Apple MPS by resnet_fa; "
+                            "use precision='fp32'.")
     if kind == 'cpu' and precision == 'fp16':
-        raise ResnetFaError("fp16 training is not supported on a CPU (it is slow and needs a loss scaler); use precision='bf16' or 'fp32'.")
-    if precision == 'auto': precision = {'cuda': 'fp16', 'cpu': 'bf16' if cpu_has_fast_bf16() else 'fp32'}.get(kind, 'fp32')
+        raise ResnetFaError("fp16 training is not supported on a CPU (it is slow and needs a loss scaler); "
+                            "use precision='bf16' or 'fp32'.")
+    if precision == 'auto':
+        precision = {'cuda': 'fp16', 'cpu': 'bf16' if cpu_has_fast_bf16() else 'fp32'}.get(kind, 'fp32')
     elif precision == 'fp32' and channels_last is None: channels_last = False
     if channels_last is None: channels_last = kind != 'mps'
     cbs = [ChannelsLast()] if channels_last else []
@@ -107,7 +123,7 @@ def atomic_write(path, write) -> Path:
     _fsync_dir(path.parent)
     return path
 
-def atomic_save(obj, path) -> Path:
+def atomic_torch_save(obj, path) -> Path:
     "`torch.save` `obj` to `path` atomically: a process killed while writing leaves the previous file intact."
     return atomic_write(path, lambda f: torch.save(obj, f))
 
@@ -127,7 +143,7 @@ def _plain_state(model):
     return state, aliases
 
 def save_safetensors(learn_or_model, path, vocab=None, arch:str|None=None, metadata:dict|None=None) -> Path:
-    "Save the weights of a `Learner` or model to `path` in safetensors format, with `vocab`, `arch` and `metadata` as JSON strings."
+    "Save the weights of a `Learner` or model to `path` as safetensors, with `vocab`, `arch` and `metadata` as JSON."
     model = getattr(learn_or_model, 'model', learn_or_model)
     if vocab is None: vocab = getattr(getattr(learn_or_model, 'dls', None), 'vocab', None)
     state, aliases = _plain_state(model)
@@ -150,7 +166,8 @@ def load_safetensors(model, path, strict:bool=True) -> dict:
     for k,src in meta.get('aliases', {}).items(): state[k] = state[src]
     try: model.load_state_dict(state, strict=strict)
     except RuntimeError as e:
-        raise ResnetFaError(f"The weights in {path} (saved from a {meta.get('arch')}) do not fit this {type(model).__name__}: "
+        raise ResnetFaError(f"The weights in {path} (saved from a {meta.get('arch')}) "
+                            f"do not fit this {type(model).__name__}: "
                             f"{str(e).splitlines()[-1].strip()}") from None
     return meta
 
@@ -171,7 +188,9 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
     def before_fit(self):
         names = list(self.recorder.metric_names[1:])
         if self.auto_monitor: self.monitor = 'accuracy' if 'accuracy' in names else 'valid_loss'
-        if self.monitor not in names: raise ResnetFaError(f"TopKCheckpoints cannot monitor {self.monitor!r}: the recorded values are {', '.join(n for n in names if n != 'time')}.")
+        if self.monitor not in names:
+            raise ResnetFaError(f"TopKCheckpoints cannot monitor {self.monitor!r}: "
+                                f"the recorded values are {', '.join(n for n in names if n != 'time')}.")
         if self.auto_comp: self.comp = np.less if 'loss' in self.monitor or 'error' in self.monitor else np.greater
         super().before_fit()
         if not self.run: return
@@ -180,20 +199,23 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
 
     def _better(self, a, b): return bool(self.comp(a, b))
     def _write_index(self):
-        index = dict(monitor=self.monitor, mode='min' if self.comp == np.less else 'max', k=self.k, checkpoints=self.entries)
+        index = dict(monitor=self.monitor, mode='min' if self.comp == np.less else 'max', k=self.k,
+                     checkpoints=self.entries)
         atomic_write(self.index_path, lambda f: f.write(json.dumps(index, indent=1).encode()))
 
     def _start(self):
         "The first epoch this callback sees: adopt the checkpoints of a resumed run, or replace an earlier run's."
         old = json.loads(self.index_path.read_text())['checkpoints'] if self.index_path.exists() else []
         resumed = getattr(self.learn, 'resume_epoch', 0)
-        self.entries = [e for e in old if e['epoch'] < resumed]  # later ones come from epochs the resumed run trains again
+        # later ones come from epochs the resumed run trains again
+        self.entries = [e for e in old if e['epoch'] < resumed]
         # Also catch files written just before a kill, before the index listed them
         kept = {e['file'] for e in self.entries}
         epoch_of = lambda p: re.fullmatch(rf'{re.escape(self.fname)}_epoch(\d+)_.*\.safetensors', p.name)
         stale = [p for p in self.folder.glob(f'{self.fname}_epoch*.safetensors')
                  if p.name not in kept and epoch_of(p) and int(epoch_of(p)[1]) >= resumed]
-        if stale and not resumed: warnings.warn(f"Removing {len(stale)} checkpoints of an earlier run from {self.folder}.")
+        if stale and not resumed:
+            warnings.warn(f"Removing {len(stale)} checkpoints of an earlier run from {self.folder}.")
         for p in stale: p.unlink(missing_ok=True)
 
     def after_epoch(self):
@@ -219,13 +241,15 @@ class TopKCheckpoints(PlainErrors, TrackerCallback):
         super().after_fit()
 
 # %% ../nbs/03_callbacks.ipynb #e2f34335
-def _plain(o):
+def _weights_only_types(o):
     "`o` with NumPy values and tensor subclasses made plain, so `torch.load(weights_only=True)` reads it."
-    if isinstance(o, torch.Tensor): return o if type(o) is torch.Tensor else o.as_subclass(torch.Tensor)  # fastai's TensorBase
+    if isinstance(o, torch.Tensor):  # fastai's TensorBase and its subclasses become plain tensors
+        return o if type(o) is torch.Tensor else o.as_subclass(torch.Tensor)
     if isinstance(o, np.generic): return o.item()
     if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, dict): return {k: _plain(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple, L)): return type(o)(map(_plain, o)) if isinstance(o, tuple) else [_plain(v) for v in o]
+    if isinstance(o, dict): return {k: _weights_only_types(v) for k,v in o.items()}
+    if isinstance(o, tuple): return tuple(map(_weights_only_types, o))
+    if isinstance(o, (list, L)): return [_weights_only_types(v) for v in o]
     return o
 
 def rng_states(dls=None) -> dict:
@@ -270,11 +294,14 @@ class ResumeCheckpoint(PlainErrors, Callback):
         st = torch.load(self.path, map_location=next(self.model.parameters()).device, weights_only=True)
         where = f"The run in {self.path.parent}"
         if st['n_epoch'] != self.n_epoch:
-            raise ResnetFaError(f"{where} was planned for {st['n_epoch']} epochs, not {self.n_epoch}: resume it with the same settings.")
+            raise ResnetFaError(f"{where} was planned for {st['n_epoch']} epochs, not {self.n_epoch}: "
+                                "resume it with the same settings.")
         if st['n_iter'] != len(self.dls.train):
-            raise ResnetFaError(f"{where} had {st['n_iter']} batches per epoch, not {len(self.dls.train)}: resume it with the same data and batch size.")
+            raise ResnetFaError(f"{where} had {st['n_iter']} batches per epoch, not {len(self.dls.train)}: "
+                                "resume it with the same data and batch size.")
         if not _same_schedule(st['schedule'], _schedule(self.learn)):
-            raise ResnetFaError(f"{where} used another learning-rate schedule: resume it with the same learning rate and schedule.")
+            raise ResnetFaError(f"{where} used another learning-rate schedule: "
+                                "resume it with the same learning rate and schedule.")
         self.learn.model.load_state_dict(st['model'])
         self.learn.opt.load_state_dict(st['opt']); self.learn.opt.hypers = L(self.learn.opt.hypers)
         # callbacks with a training state of their own (`LookaheadEMA`'s slow copy) carry on from theirs
@@ -290,7 +317,8 @@ class ResumeCheckpoint(PlainErrors, Callback):
 
     def after_cancel_epoch(self):
         # The recorder then stores and shows the values the skipped epoch had in the killed run
-        if self.learn.skipping_epoch: self.recorder.log = L(self.epoch) + L(self.state['recorder']['values'][self.epoch])
+        if self.learn.skipping_epoch:
+            self.recorder.log = L(self.epoch) + L(self.state['recorder']['values'][self.epoch])
 
     def _restore(self):
         "Put back the history and random states of the moment the saved epoch ended."
@@ -307,12 +335,14 @@ class ResumeCheckpoint(PlainErrors, Callback):
         if not self.run or self.learn.skipping_epoch: return
         rec, sched = self.recorder, getattr(self.learn, 'param_scheduler', None)
         st = dict(epoch=self.epoch, n_epoch=self.n_epoch, n_iter=len(self.dls.train), schedule=_schedule(self.learn),
-                  model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(), train_iter=self.learn.train_iter,
+                  model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(),
+                  train_iter=self.learn.train_iter,
                   hps=getattr(sched, 'hps', {}), rng=rng_states(self.dls),
-                  callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs if hasattr(cb, 'resume_state')},
+                  callbacks={type(cb).__name__: cb.resume_state() for cb in self.learn.cbs
+                             if hasattr(cb, 'resume_state')},
                   recorder=dict(lrs=rec.lrs, iters=rec.iters, losses=rec.losses, values=rec.values,
                                 smooth_count=rec.smooth_loss.count, smooth_val=rec.smooth_loss.val))
-        atomic_save(_plain(st), self.path)
+        atomic_torch_save(_weights_only_types(st), self.path)
 
     def after_fit(self):
         if self.state is not None: self._restore()  # every epoch was already done: give back the finished run's history
@@ -322,16 +352,17 @@ def _same_schedule(a, b):
     return a.keys() == b.keys() and all(np.allclose(a[k], b[k], rtol=1e-6, atol=0) for k in a)
 
 def resume_info(path) -> dict|None:
-    "What the resume state at `path` holds: the last completed `epoch`, the planned `n_epoch`, and the recorded `values`; None if absent."
+    "The resume state at `path`: the last completed `epoch`, the planned `n_epoch`, the recorded `values`; or None."
     path = Path(path)
     if path.is_dir(): path = path/'resume.pth'
     if not path.exists(): return None
     st = torch.load(path, map_location='cpu', weights_only=True)
-    return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'], done=st['epoch']+1 >= st['n_epoch'])
+    return dict(epoch=st['epoch'], n_epoch=st['n_epoch'], values=st['recorder']['values'],
+                done=st['epoch']+1 >= st['n_epoch'])
 
 # %% ../nbs/03_callbacks.ipynb #72e5dc73
 class WhitenStem(Callback):
-    "Fit every `PatchWhitening` input layer that has not seen data yet on `n_batches` training batches, as a fit starts."
+    "Fit every `PatchWhitening` input layer that has not seen data yet on `n_batches` training batches at fit start."
     order = 5   # before ChannelsLast and mixed precision: the filters are computed in fp32 from plain batches
     def __init__(self, n_batches:int=4): store_attr()
     def before_fit(self):
@@ -342,7 +373,7 @@ class WhitenStem(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #1602ae41
 class NormBiasLR(Callback):
-    "Train the BatchNorm biases at `mult` times the learning rate, by scaling their gradients before each step (exact for SGD)."
+    "Train BatchNorm biases at `mult` times the learning rate by scaling their gradients before a step (exact for SGD)."
     order = 15   # after fastai's MixedPrecision (10); scaling commutes with its unscaling anyway
     def __init__(self, mult:float=64.): store_attr()
     def before_fit(self):
@@ -355,13 +386,15 @@ class NormBiasLR(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #fceee6a7
 class LookaheadEMA(Callback):
-    "Every `k` steps move a slow copy of the model (weights and BN statistics) toward it by `1-decay*pct_train**power`, and continue from the slow copy; end on it."
+    """Every `k` steps move a slow copy of the model (weights, BN statistics) toward it by `1-decay*pct_train**power`,
+    and continue from the slow copy; end on it."""
     order = 60   # after the optimizer step, before `TopKCheckpoints` and the resume state save the model
     def __init__(self, k:int=5, decay:float=0.95**5, power:float=3.): store_attr()
 
     def before_fit(self):
         self.active = is_training_fit(self.learn)
-        self.slow = {n: t.detach().clone() for n, t in self.model.state_dict().items() if t.is_floating_point()} if self.active else {}
+        state = self.model.state_dict() if self.active else {}
+        self.slow = {n: t.detach().clone() for n, t in state.items() if t.is_floating_point()}
 
     @torch.no_grad()
     def pull(self, decay:float):
@@ -388,6 +421,7 @@ class LookaheadEMA(Callback):
         self.slow = {}
 
 
+
 # %% ../nbs/03_callbacks.ipynb #f3e27b76
 class NaNGuard(PlainErrors, Callback):
     "Stop training at the first nan/inf loss, then raise a `ResnetFaError` that says where and what was kept."
@@ -409,7 +443,8 @@ class NaNGuard(PlainErrors, Callback):
         tk = getattr(self.learn, 'top_k_checkpoints', None)
         if tk is None or not tk.entries: return " No checkpoint was kept; try a lower learning rate."
         best = tk.entries[0]
-        return (f" The best checkpoint (epoch {best['epoch']}, {tk.monitor} {best['value']:.4f}) is kept in {tk.best_path}"
+        return (f" The best checkpoint (epoch {best['epoch']}, {tk.monitor} {best['value']:.4f}) "
+                f"is kept in {tk.best_path}"
                 f"{' and loaded into the model' if tk.restore_best else ''}; try a lower learning rate.")
 
     def after_fit(self):
@@ -417,3 +452,117 @@ class NaNGuard(PlainErrors, Callback):
         if self.message is None: return
         self.learn.nonfinite_message = msg = self.message + self._kept()
         if self.raise_error: raise ResnetFaError(msg)
+
+# %% ../nbs/03_callbacks.ipynb #afedddce
+def compile_unavailable(backend:str='inductor', device=None) -> str|None:
+    "Why `torch.compile` with `backend` cannot run on `device` here (one sentence), or None when it can."
+    import torch._dynamo
+    if not torch._dynamo.is_dynamo_supported():
+        return f"torch {torch.__version__} cannot compile on Python {platform.python_version()} ({sys.platform})"
+    if backend == 'inductor' and device_kind(device) == 'cpu':
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        try: get_cpp_compiler()
+        except Exception: return "inductor needs a C++ compiler on a CPU and none was found (install g++ or clang)"
+    return None
+
+class TorchCompile(Callback):
+    "Compile `learn.model` in place with `torch.compile` for each training fit; the plain module outside it."
+    order = 12  # after ChannelsLast (-1), WhitenStem (5) and mixed precision (10) have set the model up
+    def __init__(self,
+        mode:str|None=None, # torch.compile's mode: None, 'reduce-overhead', 'max-autotune'...
+        backend:str='inductor', # torch.compile's backend
+        dynamic:bool|None=None, # torch.compile's dynamic-shape setting (None: only after a shape changes)
+        fullgraph:bool=False, # fail on a graph break instead of running that part eagerly
+        verbose:bool=True, # print the compile time once at the end of each fit
+    ):
+        store_attr(); self.compile_time,self.compiled,self.fallback = 0.,False,None
+
+    def before_fit(self):
+        self.compiled,self.compile_time = False,0.
+        if not is_training_fit(self.learn): return
+        self.fallback = compile_unavailable(self.backend, next(self.model.parameters()).device)
+        if self.fallback: return warnings.warn(f"Training uncompiled: {self.fallback}.")
+        # the module compiled: another callback may wrap `learn.model` later, as DDP does
+        self.compiled_module = m = self.model
+        m.compile(mode=self.mode, backend=self.backend, dynamic=self.dynamic, fullgraph=self.fullgraph)
+        compiled, self._call = self.compiled_module._compiled_call_impl, self.compiled_module._call_impl
+        self.compiled_module._compiled_call_impl = lambda *a, **k: self._first_call(compiled, *a, **k)
+        self._hooks(True)
+        self.compiled = True
+
+    def _first_call(self, compiled, *args, **kwargs):
+        "The compiled call; if compiling fails, say why once and run this batch and the rest eagerly."
+        try: out = compiled(*args, **kwargs)
+        except Exception as e:
+            if not _is_compile_error(e): raise
+            cause = getattr(e, 'inner_exception', None) or e.__cause__ or e   # what the backend itself raised
+            why = (str(cause).strip().splitlines() or [''])[0][:200]
+            self.fallback = f"torch.compile failed ({type(cause).__name__}: {why})"
+            warnings.warn(f"Training uncompiled: {self.fallback}.")
+            self._uncompile()
+            return self._call(*args, **kwargs)
+        self.compiled_module._compiled_call_impl = compiled   # compiled once: no more checks on the hot path
+        return out
+
+    def _hooks(self, on:bool):
+        "Time every compilation (torch's own start and end hooks: graphs, recompiles and lazy backward graphs)."
+        handler = getattr(getattr(torch._dynamo, 'callback', None), 'callback_handler', None)
+        if handler is None: return
+        if on:
+            self._start = handler.register_start_callback(lambda *_: setattr(self, '_t0', time.perf_counter()))
+            self._end = handler.register_end_callback(self._add_time)
+        elif hasattr(self, '_start'):
+            handler.remove_start_callback(self._start); handler.remove_end_callback(self._end)
+            del self._start, self._end
+
+    def _add_time(self, *_): self.compile_time += time.perf_counter() - getattr(self, '_t0', time.perf_counter())
+
+    def _uncompile(self):
+        self.compiled_module._compiled_call_impl = None
+        self._hooks(False)
+
+    def after_fit(self):
+        if not self.compiled: return
+        self._uncompile()
+        if self.verbose and self.fallback is None and self.learn.logger is not noop:
+            print(f"torch.compile ({self.backend}): {self.compile_time:.1f} s of this fit went to compiling.")
+
+def _is_compile_error(e) -> bool:
+    "Whether `e` comes from torch.compile itself (dynamo, inductor, a missing compiler), not from the model."
+    mod = type(e).__module__
+    return mod.startswith(('torch._dynamo', 'torch._inductor')) or type(e).__name__ == 'InvalidCxxCompiler'
+
+# %% ../nbs/03_callbacks.ipynb #6dd8e842
+class EpochTable(Callback):
+    "fastai's progress table without the bars: its header, then one line per epoch (for logs, CI and files)."
+    order = ProgressCallback.order
+    def before_fit(self):
+        self.old_logger,self.names = self.learn.logger,None
+        if self.learn.logger is noop: return   # lr_find, get_preds and no_logging() print nothing
+        self.learn.logger = self._write
+        self._write(self.recorder.metric_names)
+
+    def _write(self, log):
+        "One row of the table, aligned as fastprogress aligns its console table."
+        cells = [f'{v:.6f}' if isinstance(v, float) else str(v) for v in log]
+        if self.names is None:
+            self.names = [c.ljust(8) for c in cells]
+            line = '  '.join(self.names)
+        else: line = ''.join(c + ' '*(2 + len(n) - len(c)) for c,n in zip(cells, self.names))
+        print(line.rstrip(), flush=True)
+
+    def after_fit(self):
+        if hasattr(self, 'old_logger'): self.learn.logger = self.old_logger
+
+def is_terminal(stream=None) -> bool:
+    "Whether `stream` (default `sys.stdout`) is an interactive terminal."
+    stream = stream or sys.stdout
+    try: return bool(stream.isatty())
+    except (AttributeError, ValueError): return False
+
+def epoch_table(learn, force:bool=False):
+    "Where stdout is not a terminal (or with `force`), replace `learn`'s progress bars by `EpochTable`."
+    if force or not is_terminal():
+        learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, ProgressCallback)))
+        if not any(isinstance(cb, EpochTable) for cb in learn.cbs): learn.add_cb(EpochTable())
+    return learn

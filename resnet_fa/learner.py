@@ -1,5 +1,5 @@
-"""`resnet_learner`, the optimizers the papers used, recipes as data, and the one training path that
-turns a dataset and a recipe into a run folder.
+"""`resnet_learner` (every argument of fastai's `vision_learner`, and resnet_fa's options), the optimizers
+the papers used, and recipes: published set-ups as data, the one carrier of training options.
 
 Docs: https://resnet-fa.github.io/resnet_fa/learner.html.md"""
 
@@ -7,15 +7,15 @@ Docs: https://resnet-fa.github.io/resnet_fa/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #9a0cc5de
 from __future__ import annotations
-import dataclasses, difflib, json, math
-from functools import partial
-from dataclasses import dataclass, field, asdict
+import collections, dataclasses, difflib, inspect, math
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch, fastai
 from torch import nn
-from fastcore.basics import store_attr, listify
+from fastcore.basics import listify, ifnone
 from fastcore.meta import delegates
-from fastai.learner import Learner
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner, defaults
 from fastai.optimizer import Optimizer, Adam, SGD, ranger, weight_decay, l2_reg, average_grad
 from fastai.losses import CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
 from fastai.metrics import accuracy, top_k_accuracy, F1Score
@@ -23,16 +23,19 @@ from fastai.callback.mixup import MixUp, CutMix
 from fastai.callback.progress import CSVLogger
 from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.schedule import ParamScheduler, SchedCos, SchedLin, SchedNo, combine_scheds
-from fastai.vision.learner import vision_learner
+from fastai.callback.hook import num_features_model
+from fastai.vision.learner import vision_learner, model_meta, create_body, add_head, default_split
 from .core import ResnetFaError
 from .models import create_model, splitter_for, list_models, PatchWhitening
 from .data import get_dls
-from .callbacks import precision_cbs, TopKCheckpoints, NaNGuard, WhitenStem, NormBiasLR, LookaheadEMA
+from .callbacks import (precision_cbs, TopKCheckpoints, NaNGuard, WhitenStem, NormBiasLR, LookaheadEMA,
+                                 TorchCompile)
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'RECIPES', 'nesterov_step', 'sgd', 'adamw', 'nesterov', 'get_optimizer', 'top5_accuracy',
-           'default_metrics', 'mix_cbs', 'resnet_learner', 'Recipe', 'list_recipes', 'get_recipe', 'step_sched',
-           'schedule_for', 'fit_recipe', 'learner_from_recipe', 'recipe_dls', 'find_lr']
+           'default_metrics', 'check_settings', 'mix_cbs', 'default_lr', 'resnet_learner', 'Recipe', 'list_recipes',
+           'get_recipe', 'step_sched', 'schedule_for', 'fit_recipe', 'recipe_learner_args', 'learner_from_recipe',
+           'recipe_dls', 'find_lr']
 
 # %% ../nbs/04_learner.ipynb #3103fd63
 def nesterov_step(p, lr, mom, grad_avg, **kwargs):
@@ -77,18 +80,49 @@ def default_metrics(n_classes:int) -> list:
     return [accuracy] + ([top5_accuracy] if n_classes > 5 else []) + [F1Score(average='macro')]
 
 # %% ../nbs/04_learner.ipynb #f216c249
-def _build_model(arch, n_out, **model_kwargs):
-    "`arch` built for `n_out` classes with `model_kwargs` (only the options asked for, so models without them still build)."
+_ge = lambda n: (lambda v: v >= n)
+# setting: (an integer?, the test, what it must be)
+_RULES = dict(
+    epochs=(True, _ge(1), 'at least 1'), iterations=(True, _ge(0), '0 (then epochs count) or more'),
+    bs=(True, _ge(1), 'at least 1'), size=(True, _ge(1), 'at least 1'), n_out=(True, _ge(1), 'at least 1'),
+    n_in=(True, _ge(1), 'at least 1'), warmup_iters=(True, _ge(0), '0 or more'), tta_shift=(True, _ge(0), '0 or more'),
+    keep_best=(True, _ge(0), '0 or more'), patience=(True, _ge(0), '0 or more'),
+    lr=(False, lambda v: v > 0, 'above 0'), warmup_lr=(False, lambda v: v > 0, 'above 0'),
+    norm_bias_lr=(False, lambda v: v > 0, 'above 0'), wd=(False, _ge(0), '0 or more'),
+    mixup=(False, _ge(0), '0 or more'), cutmix=(False, _ge(0), '0 or more'),
+    label_smoothing=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
+    mom=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
+    pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
+)
+
+def check_settings(**settings):
+    "Raise a one-sentence `ResnetFaError` for the first of the named `settings` out of its range (None is not checked)."
+    for name, v in settings.items():
+        if v is None or name not in _RULES: continue
+        integer, ok, what = _RULES[name]
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not number or (integer and v != int(v)) or not ok(v):
+            raise ResnetFaError(f"{name} must be {'an integer' if integer else 'a number'} {what}, not {v!r}.")
+
+# %% ../nbs/04_learner.ipynb #0f98ec0e
+def _build_model(arch, n_out, n_in=3, **model_kwargs):
+    "`arch` built for `n_out` classes with `model_kwargs` (only the options asked for, so models without them build)."
     if isinstance(arch, nn.Module):
-        if model_kwargs: raise ResnetFaError(f"{', '.join(model_kwargs)} needs an architecture name or function, not a built model.")
+        if model_kwargs or n_in != 3:
+            opts = ', '.join([*model_kwargs, *(['n_in'] if n_in != 3 else [])])
+            raise ResnetFaError(f"{opts} needs an architecture name or function, not a built model.")
         return arch
-    try: return create_model(arch, n_out=n_out, **model_kwargs) if isinstance(arch, str) else arch(n_out=n_out, **model_kwargs)
+    try:
+        if isinstance(arch, str): return create_model(arch, n_out=n_out, n_in=n_in, **model_kwargs)
+        return arch(n_out=n_out, **(dict(n_in=n_in) if n_in != 3 else {}), **model_kwargs)
     except TypeError as e:
-        unknown = [k for k in model_kwargs if f"'{k}'" in str(e)]   # Python quotes the unexpected keyword; a bare 'sa' would match any message
+        # Python quotes the unexpected keyword; a bare 'sa' would match any message
+        unknown = [k for k in model_kwargs if f"'{k}'" in str(e)]
         if not unknown: raise
         name = arch if isinstance(arch, str) else getattr(arch, '__name__', type(arch).__name__)
-        why = (" (ResNet-9 and the whitened ResNets start their residual branches their own way): leave it off, or use one "
-               "of the paper's ResNets" if unknown[0] == 'zero_init_residual' else ": leave it off, or pick a model that has it")
+        why = (" (ResNet-9 and the whitened ResNets start their residual branches their own way): leave it off, "
+               "or use one of the paper's ResNets" if unknown[0] == 'zero_init_residual'
+               else ": leave it off, or pick a model that has it")
         raise ResnetFaError(f"{name} has no {unknown[0]} option{why}.") from None
 
 def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
@@ -96,38 +130,131 @@ def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
     if mixup and cutmix: raise ResnetFaError("Use MixUp or CutMix, not both at once.")
     return [MixUp(mixup)] if mixup else [CutMix(cutmix)] if cutmix else []
 
-@delegates(Learner.__init__, but=['splitter', 'wd_bn_bias', 'loss_func', 'opt_func'])
-def resnet_learner(dls, arch='resnet20', n_out:int|None=None, pretrained:bool|str=False,
-                   opt:str='sgd', label_smoothing:float=0., mixup:float=0., cutmix:float=0.,
-                   precision:str='auto', keep_best:int=0, monitor:str='accuracy', patience:int|None=None,
-                   nan_guard:bool=True, csv_log:bool=False, tensorboard:bool=False, zero_init_residual:bool=False, norm_bias_lr:float=1.,
-                   lookahead:bool=False, model_kwargs:dict|None=None,
-                   **kwargs) -> Learner:
-    "A fastai `Learner` for a ResNet `arch` (name, function or module) on `dls`, with the options above."
+def default_lr(opt_func) -> float:
+    "The default learning rate for `opt_func`: 0.1 (the ResNet papers') for SGD, fastai's `defaults.lr` otherwise."
+    return 0.1 if opt_func in (sgd, nesterov, SGD) else defaults.lr
+
+def _takes_n_out(fn) -> bool:
+    "Whether model function `fn` builds its own head for `n_out` classes (resnet_fa's convention; torchvision's not)."
+    try: return 'n_out' in inspect.signature(fn).parameters
+    except (TypeError, ValueError): return False
+
+def _loss(dls, loss_func, label_smoothing):
+    if loss_func is not None: return loss_func
+    if label_smoothing: return LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
+    return getattr(dls.train_ds, 'loss_func', None) or CrossEntropyLossFlat()   # fastai's: the targets' own loss
+
+# resnet_fa's shorthands and the fastai argument each one sets: passing both is a contradiction
+_SHORTHANDS = dict(opt='opt_func', label_smoothing='loss_func')
+
+def resnet_learner(
+    dls:DataLoaders, # Any fastai `DataLoaders` (resnet_fa's `get_dls` or fastai's own)
+    arch='resnet20', # A registry or timm name, a model function (resnet_fa's or torchvision's) or a built module
+    normalize:bool=True, # With pretrained weights, add their statistics to a `dls` without `Normalize` (fastai's)
+    n_out:int|None=None, # Number of outputs; default `dls.c`
+    pretrained:bool|str=False, # ImageNet weights or a weights file; fastai: True, here False: papers train from scratch
+    weights=None, # torchvision weights for a torchvision function (fastai's meaning)
+    n_in:int=3, # Input channels
+    loss_func=None, # Default: the targets' loss (cross-entropy), label-smoothed with `label_smoothing`
+    opt_func=None, # A fastai optimizer function; default `opt`'s, SGD (fastai: Adam): the papers' optimizer
+    lr:float|slice|None=None, # Default `learn.lr`: 0.1 for SGD, else fastai's 1e-3 (tuned for Adam, too low for SGD)
+    splitter=None, # Parameter groups; default: the model's own (stem and early stages, later stages, head)
+    cbs=None, # Callbacks to add, before resnet_fa's
+    metrics=None, # Default `default_metrics(n_out)` (fastai: none): accuracy is what the papers report
+    path=None, # Folder for models and exports; default the `dls`' path
+    model_dir='models', # Subfolder of `path` for checkpoints
+    wd:float|None=None, # Default weight decay; None: the optimizer's own
+    wd_bn_bias:bool=False, # Also decay BatchNorm and bias parameters
+    train_bn:bool=True, # Train BatchNorm layers of a frozen body
+    moms:tuple=(0.95,0.85,0.95), # Momentums of `fit_one_cycle`
+    default_cbs:bool=True, # Include fastai's default callbacks (`Learner`'s meaning)
+    cut=None, # fastai head: where to cut the body (int or function)
+    init=None, # fastai head: its initialisation; None: `nn.init.kaiming_normal_`
+    custom_head:nn.Module|None=None, # fastai head: a head module of your own
+    concat_pool:bool|None=None, # fastai head: average and max pooling concatenated; None: True
+    pool:bool|None=None, # fastai head: pool the features; None: True
+    lin_ftrs:list|None=None, # fastai head: hidden layer sizes; None: [512]
+    ps:float|list|None=None, # fastai head: dropout; None: 0.5
+    first_bn:bool|None=None, # fastai head: BatchNorm before the first linear layer; None: True
+    bn_final:bool|None=None, # fastai head: BatchNorm after the last layer; None: False
+    lin_first:bool|None=None, # fastai head: linear before BatchNorm and dropout; None: False
+    y_range:tuple|None=None, # fastai head: scale outputs to this range with a sigmoid
+    opt:str|None=None, # resnet_fa: an optimizer by name (`OPTIMIZERS`); default 'sgd' unless `opt_func` is given
+    label_smoothing:float=0., # resnet_fa: label-smoothing cross-entropy with this epsilon
+    mixup:float=0., # resnet_fa: fastai's MixUp with this alpha
+    cutmix:float=0., # resnet_fa: fastai's CutMix with this alpha
+    precision:str='auto', # resnet_fa: 'auto' (fp16 on CUDA, bf16 on a CPU that has it), 'fp32', 'bf16', 'fp16'
+    keep_best:int=0, # resnet_fa: keep the k best epochs' weights by `monitor`, restore the best at the end
+    monitor:str='accuracy', # resnet_fa: the value `keep_best` and `patience` watch
+    patience:int|None=None, # resnet_fa: stop after this many epochs without improvement (off by default)
+    nan_guard:bool=True, # resnet_fa: stop with a clear error at the first nan/inf loss
+    csv_log:bool=False, # resnet_fa: write metrics.csv in `path`
+    tensorboard:bool=False, # resnet_fa: write TensorBoard logs in `path`/tensorboard
+    zero_init_residual:bool=False, # resnet_fa: start each residual branch's last BatchNorm at zero
+    norm_bias_lr:float=1., # resnet_fa: learning-rate multiplier of the BatchNorm biases
+    lookahead:bool=False, # resnet_fa: airbench's lookahead with a rising average
+    compile:bool=False, # resnet_fa: compile the model for training (`TorchCompile`)
+    model_kwargs:dict|None=None, # resnet_fa: more options for the model's constructor
+    **kwargs # Passed to timm's `create_model` through fastai (as `vision_learner` does)
+) -> Learner:
+    "A fastai `Learner` for a ResNet `arch` on `dls`: `vision_learner`'s arguments and meanings, and resnet_fa's own."
+    args = dict(locals())   # every argument, checked by its name
+    for short, long in _SHORTHANDS.items():
+        if args[short] and args[long] is not None:
+            raise ResnetFaError(f"Pass {short} or {long}, not both: {short} is resnet_fa's shorthand for a {long}.")
+    check_settings(**{k: v for k, v in args.items() if not isinstance(v, slice)})   # a slice lr: per-group rates
     n_out = n_out or dls.c
-    loss_func = LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
-    cbs = listify(kwargs.pop('cbs', None)) + mix_cbs(mixup, cutmix)
-    cbs += precision_cbs(precision, device=getattr(dls, 'device', None))
+    opt_func = opt_func or get_optimizer(opt or 'sgd')
+    head = {k: v for k, v in dict(init=init, custom_head=custom_head, concat_pool=concat_pool, pool=pool,
+                                  lin_ftrs=lin_ftrs, ps=ps, first_bn=first_bn, bn_final=bn_final, lin_first=lin_first,
+                                  y_range=y_range).items() if v is not None}
+    cbs = listify(cbs) + mix_cbs(mixup, cutmix) + precision_cbs(precision, device=getattr(dls, 'device', None))
     if nan_guard: cbs.append(NaNGuard())
     if norm_bias_lr != 1: cbs.append(NormBiasLR(norm_bias_lr))
     if lookahead: cbs.append(LookaheadEMA())
     if keep_best: cbs.append(TopKCheckpoints(k=keep_best, monitor=monitor))
     if patience is not None: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=patience))
     if csv_log: cbs.append(CSVLogger('metrics.csv'))
-    if tensorboard: cbs.append(_tensorboard_cb(kwargs.get('path')))
-    kwargs.setdefault('metrics', default_metrics(n_out))
-    common = dict(loss_func=loss_func, opt_func=get_optimizer(opt), wd_bn_bias=False, cbs=cbs, **kwargs)
-    if pretrained:
-        if isinstance(arch, nn.Module): raise ResnetFaError("pretrained=True needs an architecture name or function, not a built model.")
-        if zero_init_residual: raise ResnetFaError("zero_init_residual is for random initialisation: pretrained weights already set every BN.")
-        if model_kwargs: raise ResnetFaError(f"model_kwargs ({', '.join(model_kwargs)}) change the architecture: the pretrained weights would not fit it.")
-        # fastai cuts the ImageNet head, adds a new one and freezes the body; `pretrained` may be a local weights file
-        return vision_learner(dls, _arch_fn(arch) if isinstance(arch, str) else arch, n_out=n_out, pretrained=pretrained,
-                              normalize=False, **common)
-    model = _build_model(arch, n_out, **(model_kwargs or {}), **(dict(zero_init_residual=True) if zero_init_residual else {}))
+    if tensorboard: cbs.append(_tensorboard_cb(path))
+    if compile: cbs.append(TorchCompile())
+    fit_args = dict(loss_func=_loss(dls, loss_func, label_smoothing), opt_func=opt_func,
+                    lr=ifnone(lr, default_lr(opt_func)), cbs=cbs, metrics=ifnone(metrics, default_metrics(n_out)),
+                    path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias, train_bn=train_bn, moms=moms)
+    fn = _arch_fn(arch) if isinstance(arch, str) else arch
+    if pretrained or (callable(fn) and not isinstance(fn, nn.Module) and not _takes_n_out(fn)):
+        # fastai's own path: cut the (ImageNet) head, add a new one, freeze the body when pretrained
+        if isinstance(arch, nn.Module):
+            raise ResnetFaError("pretrained needs an architecture name or function, not a built model.")
+        if zero_init_residual:
+            raise ResnetFaError("zero_init_residual is for random initialisation: "
+                                "pretrained weights already set every BN.")
+        if model_kwargs:
+            raise ResnetFaError(f"model_kwargs ({', '.join(model_kwargs)}) change the architecture: "
+                                "the pretrained weights would not fit it.")
+        if kwargs.get('n_in') is None: kwargs['n_in'] = n_in
+        learn = vision_learner(dls, fn, normalize=normalize and _has_after_batch(dls), n_out=n_out,
+                               pretrained=pretrained, weights=weights, splitter=splitter, cut=cut, **head, **fit_args,
+                               **kwargs)
+        if not default_cbs: learn.remove_cbs(learn.cbs.filter(lambda cb: type(cb) in defaults.callbacks))
+        return learn
+    if kwargs: raise ResnetFaError(f"{', '.join(kwargs)}: not an option of resnet_learner.")
+    model = _build_model(arch, n_out, n_in, **(model_kwargs or {}),
+                         **(dict(zero_init_residual=True) if zero_init_residual else {}))
+    if head or cut is not None:   # fastai's head on the model's body, as `vision_learner` builds it
+        meta = model_meta.get(fn, {'cut': None, 'split': default_split})
+        body = create_body(model, n_in, pretrained=False, cut=ifnone(cut, meta['cut']))
+        custom = head.pop('custom_head', None)
+        nf = num_features_model(nn.Sequential(*body.children())) if custom is None else None
+        model = add_head(body, nf, n_out, head=custom, **head)
+        splitter = ifnone(splitter, meta['split'])
     # a whitened stem takes its filters from the training data when the first fit starts
     if any(isinstance(m, PatchWhitening) for m in model.modules()): cbs.append(WhitenStem())
-    return Learner(dls, model, splitter=splitter_for(model), **common)
+    return Learner(dls, model, splitter=ifnone(splitter, splitter_for(model)), default_cbs=default_cbs, **fit_args)
+
+def _has_after_batch(dls) -> bool:
+    "Whether `dls` has fastai's batch pipeline, where `vision_learner` looks for a `Normalize` (the fast path has not)."
+    try: return dls.after_batch.fs is not None
+    except AttributeError: return False
 
 def _arch_fn(name:str):
     "What `vision_learner` takes for `name`: resnet_fa's constructor, or the name itself for timm."
@@ -136,43 +263,59 @@ def _arch_fn(name:str):
 
 def _tensorboard_cb(path):
     try: from fastai.callback.tensorboard import TensorBoardCallback
-    except ImportError as e: raise ResnetFaError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from e
+    except ImportError as e:
+        raise ResnetFaError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from e
     return TensorBoardCallback(log_dir=Path(path or '.')/'tensorboard', trace_model=False)
 
 # %% ../nbs/04_learner.ipynb #ed3c56a4
+_SCHEDULES = ('one_cycle', 'flat_cos', 'step', 'linear')
+
 @dataclass
 class Recipe:
-    "A named training set-up, with the source it reproduces."
-    name: str
-    arch: str = 'resnet20'
-    data: str = 'digits'
-    epochs: int|None = 10
+    "A named training set-up, with the source it reproduces: the one carrier of training options."
+    name: str                        # the recipe's name
+    arch: str = 'resnet20'           # model name (`list_models()` or timm's)
+    data: str = 'digits'             # dataset name or folder
+    epochs: int|None = 10            # number of epochs
     iterations: int|None = None      # instead of epochs, as in the ResNet paper
-    bs: int = 128
-    size: int|None = None            # None: the dataset's natural size
+    bs: int = 128                    # batch size
+    size: int|None = None            # image size; None: the dataset's natural size
     augment: str|None = None         # a `get_dls` augmentation name; None: the dataset's default
     valid: str|float|None = None     # validation split for `get_dls`; None: the dataset's default
-    opt: str = 'sgd'
-    lr: float = 0.1
-    mom: float = 0.9
-    wd: float = 5e-4
+    opt: str = 'sgd'                 # optimizer name (`OPTIMIZERS`)
+    lr: float = 0.1                  # peak learning rate
+    mom: float = 0.9                 # momentum (fit_one_cycle cycles it from fastai's `moms`)
+    wd: float = 5e-4                 # weight decay
     schedule: str = 'one_cycle'      # one_cycle | flat_cos | step | linear
-    pct_start: float = 0.25
+    pct_start: float = 0.25          # fraction of training spent warming up (one_cycle, linear) or flat (flat_cos)
     milestones: tuple = (0.5, 0.75)  # for `step`: fractions of training where lr is divided by 10
     warmup_iters: int = 0            # for `step`: iterations at `warmup_lr` first
-    warmup_lr: float = 0.01
-    label_smoothing: float = 0.
-    mixup: float = 0.
-    cutmix: float = 0.
-    pretrained: bool = False
+    warmup_lr: float = 0.01          # for `step`: the warm-up's learning rate
+    label_smoothing: float = 0.      # label-smoothing epsilon of the cross-entropy
+    mixup: float = 0.                # MixUp alpha (0: off)
+    cutmix: float = 0.               # CutMix alpha (0: off)
+    pretrained: bool = False         # start from ImageNet weights
     tta: bool = False                # also report flip test-time-augmented accuracy at the end (the speed records do)
     tta_shift: int = 0               # and, if > 0, with views moved by this many px (airbench's strongest TTA)
-    zero_init_residual: bool = False # start each residual branch's last BN at 0 (Goyal et al. 2017), as fastai's xresnet does
+    zero_init_residual: bool = False # start each residual branch's last BN at 0 (Goyal et al. 2017), as xresnet does
     model_kwargs: dict = field(default_factory=dict)   # more options for the model, e.g. dict(act_cls='silu', sa=True)
     norm_bias_lr: float = 1.         # learning-rate multiplier of the BatchNorm biases (airbench's 64; for SGD)
     lookahead: bool = False          # airbench's lookahead with a rising average (`LookaheadEMA`)
-    source: str = ''
-    notes: str = ''
+    compile: bool = False            # compile the model with torch.compile for training (`TorchCompile`)
+    source: str = ''                 # what the recipe reproduces, with its reference
+    notes: str = ''                  # how the recipe is set up and why
+
+    def __post_init__(self):
+        check_settings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        if not self.epochs and not self.iterations:
+            raise ResnetFaError(f"Recipe {self.name!r} needs epochs or iterations.")
+        if self.schedule not in _SCHEDULES: raise ResnetFaError(_unknown('schedule', self.schedule, _SCHEDULES))
+        if not callable(self.opt) and self.opt not in OPTIMIZERS:
+            raise ResnetFaError(_unknown('optimizer', self.opt, OPTIMIZERS))
+        ms = list(self.milestones)
+        if not all(isinstance(m, (int, float)) and 0 < m < 1 for m in ms) or ms != sorted(ms):
+            raise ResnetFaError("milestones must be increasing fractions of training between 0 and 1, "
+                                f"not {self.milestones!r}.")
 
     def replace(self, **kwargs) -> Recipe:
         "A copy with `kwargs` changed (`None` values are ignored, so CLI defaults do not override)."
@@ -189,11 +332,13 @@ class Recipe:
 
 # %% ../nbs/04_learner.ipynb #4c35d2bc
 _RESNET_PAPER = "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016 (arXiv:1512.03385)"
+_AIRBENCH = "Keller Jordan, airbench (github.com/KellerJordan/cifar10-airbench, 2024)"
+_RESULTS = " Measured results: BENCHMARKS.md (from bench/results)."
 
 RECIPES = {r.name: r for r in [
     Recipe('digits', arch='resnet20', data='digits', epochs=10, bs=64, size=16, opt='sgd', lr=0.2, wd=5e-4,
            source="resnet_fa's built-in demo: the paper's CIFAR ResNet-20 on scikit-learn's 8x8 digits",
-           notes="One-cycle SGD; the 8x8 scans upscaled to 16 px (stages at 16/8/4 px); about a minute on two CPU cores."),
+           notes="One-cycle SGD; the 8x8 scans upscaled to 16 px (stages at 16/8/4 px); small enough for a CPU."),
     Recipe('folder', arch='resnet18', data='', epochs=20, bs=64, size=128, opt='adamw', lr=2e-3, wd=0.05,
            schedule='one_cycle', label_smoothing=0.1,
            source="resnet_fa's default for a folder of your own images: ImageNet ResNet-18 from scratch, AdamW, "
@@ -203,7 +348,7 @@ RECIPES = {r.name: r for r in [
            augment='standard', valid='holdout', opt='sgd', lr=0.1, wd=1e-4, schedule='step', milestones=(0.5, 0.75),
            source=_RESNET_PAPER + ", section 4.2",
            notes="lr 0.1, /10 at 32k and 48k iterations, stop at 64k; 45k/5k split; 4-px pad, 32-px crop, flip. "
-                 "Works for any depth (--arch resnet56 ...); use cifar10-paper-110 for ResNet-110/1202."),
+                 "Works for any depth (--arch resnet56 ...); use cifar10-paper-110 for ResNet-110/1202." + _RESULTS),
     Recipe('cifar10-paper-110', arch='resnet110', data='cifar10', epochs=None, iterations=64_000, bs=128, size=32,
            augment='standard', valid='holdout', opt='sgd', lr=0.1, wd=1e-4, schedule='step', milestones=(0.5, 0.75),
            warmup_iters=400, warmup_lr=0.01, source=_RESNET_PAPER + ", section 4.2",
@@ -212,10 +357,9 @@ RECIPES = {r.name: r for r in [
            valid='holdout', opt='nesterov', lr=0.2, wd=5e-4, schedule='one_cycle', pct_start=0.25,
            source="resnet_fa: the paper's architecture and augmentation with a one-cycle schedule "
                   "(Smith, Super-Convergence, arXiv:1708.07120)",
-           notes="The paper's accuracy in a sixth of its epochs: 87.7% (88.3% with flip TTA) on the 5k hold-out of the JPEG "
-                 "copy after 30 epochs, where the paper's own 183-epoch schedule (cifar10-paper) reaches 87.8% (88.6%) on the "
-                 "same split. 30 epochs take 21 min on 2 cores of a Xeon with AMX; bf16 is no worse than fp32. The paper's 91.25% is its clean "
-                 "test set's figure (bench/results/cifar10-onecycle*.json, cifar10-paper.json)."),
+           notes="The paper's ResNet-20, data split and augmentation (as cifar10-paper) in 30 epochs of one-cycle "
+                 "Nesterov SGD instead of 64k iterations of step decay; compare with cifar10-paper on the same "
+                 "hold-out. The paper's own figure is for its clean test set." + _RESULTS),
     Recipe('resnet9-page', arch='resnet9', data='cifar10', epochs=24, bs=512, size=32, augment='cutout',
            valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=5/24,
            source="David Page, How to train your ResNet (myrtle.ai, 2018): ResNet-9, 24 epochs, 94% on CIFAR-10",
@@ -224,44 +368,39 @@ RECIPES = {r.name: r for r in [
     Recipe('cifar10-speed', arch='airbench_resnet8', data='cifar10', epochs=16, bs=1024, size=32, augment='shift',
            valid='holdout', opt='nesterov', lr=1.5, mom=0.85, wd=1.33e-3, schedule='linear', pct_start=0.23,
            label_smoothing=0.2, norm_bias_lr=64., lookahead=True, tta=True, tta_shift=1,
-           source="resnet_fa's CPU speed run: airbench94's training (Jordan, 2024: batch 1024, Nesterov SGD at lr 1.5 "
-                  "and momentum 0.85 with L2 1.33e-3 as its per-1024-example settings come out for mean losses, 64x "
-                  "BN-bias lr, label smoothing 0.2, 2-px mirrored translation and flip, lookahead, flip and 1-px shift TTA) on airbench_resnet8",
-           notes="16 epochs: 89.1% on the 5k hold-out, 90.3% with flip TTA (90.6% with flip + shift), in 12.1 min on 2 cores of a Xeon with AMX "
-                 "(bf16 autocast, channels_last, the fast data path): the accuracy of its 28-epoch predecessor "
-                 "(cifar10-speed-page, 23.2 min) in half the time. Short of 94% because of the data: airbench94 itself, in plain "
-                 "PyTorch on the same JPEG copy and split, reaches 89.3% / 90.2% in 10 epochs (bench/airbench_reference.py, BENCHMARKS.md)."),
-    Recipe('cifar10-speed-page', arch='whitened_resnet8', data='cifar10', epochs=28, bs=512, size=32, augment='standard',
-           valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25, label_smoothing=0.2,
-           norm_bias_lr=64., tta=True,
-           source="resnet_fa's second CPU speed run: Page's ResNet-9 schedule (Nesterov SGD, linear warm-up and decay, "
-                  "label smoothing 0.2, flip TTA) on whitened_resnet8, the whitened stem, identity init and 64x BN-bias "
-                  "lr of airbench (Jordan, 2024)",
-           notes="28 epochs: 89.0% on the 5k hold-out, 90.1% with flip TTA, in 23.2 min on 2 cores of a Xeon with AMX "
-                 "(bf16 autocast, channels_last, the fast data path); superseded by cifar10-speed."),
-    Recipe('cifar10-speed-resnet9', arch='resnet9_half', data='cifar10', epochs=16, bs=512, size=32, augment='cutout',
-           valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25, label_smoothing=0.2,
-           tta=True, source="resnet_fa's first CPU speed run: Page's ResNet-9 recipe at half width, with the label smoothing "
-                            "and flip test-time augmentation of his later runs and of airbench (Jordan, 2024)",
-           notes="A quarter of ResNet-9's compute: 16 epochs took 32 min on 2 cores of a CPU with AVX-512 BF16 (bf16 autocast, channels_last, "
-                 "the fast data path) for 88.1%, 88.6% with flip TTA; superseded by cifar10-speed."),
+           source=f"resnet_fa's CPU speed run: airbench94's training ({_AIRBENCH}) on airbench_resnet8",
+           notes="airbench94's settings: batch 1024, Nesterov SGD at lr 1.5 and momentum 0.85 with L2 1.33e-3 (its "
+                 "per-1024-example settings for mean losses), 64x BatchNorm-bias lr, label smoothing 0.2, 2-px "
+                 "mirrored translation and flip, lookahead, flip and 1-px shift TTA; 16 epochs where airbench94 "
+                 "runs 10. bench/airbench_reference.py runs airbench94 itself on the same data for comparison."
+                 + _RESULTS),
+    Recipe('cifar10-speed-page', arch='whitened_resnet8', data='cifar10', epochs=28, bs=512, size=32,
+           augment='standard', valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25,
+           label_smoothing=0.2, norm_bias_lr=64., tta=True,
+           source="resnet_fa's second CPU speed run: Page's ResNet-9 schedule (Nesterov SGD, linear warm-up and "
+                  f"decay, label smoothing 0.2, flip TTA) on whitened_resnet8, with the whitened stem, identity init "
+                  f"and 64x BatchNorm-bias lr of {_AIRBENCH}",
+           notes="The predecessor of cifar10-speed, kept for comparison." + _RESULTS),
+    Recipe('cifar10-speed-resnet9', arch='resnet9_half', data='cifar10', epochs=16, bs=512, size=32,
+           augment='cutout', valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25,
+           label_smoothing=0.2, tta=True,
+           source="resnet_fa's first CPU speed run: Page's ResNet-9 recipe at half width, with the label smoothing "
+                  "and flip test-time augmentation of his later runs and of airbench",
+           notes="A quarter of ResNet-9's compute; superseded by cifar10-speed, kept for comparison." + _RESULTS),
     Recipe('pets-scratch', arch='resnet34', data='pets', epochs=40, bs=64, size=224, augment='albumentations',
            opt='adamw', lr=3e-3, wd=0.05, schedule='one_cycle', label_smoothing=0.1, mixup=0.2,
-           source="resnet_fa: Oxford-IIIT Pets from random initialisation (Parkhi et al. 2012); AdamW, label smoothing, "
-                  "albumentations crop/shift-scale-rotate/CoarseDropout and MixUp, the combination that lifted "
-                  "from-scratch Pets models from ~60% into the 70s"),
+           source="resnet_fa: Oxford-IIIT Pets from random initialisation (Parkhi et al. 2012); AdamW, label "
+                  "smoothing, albumentations crop/shift-scale-rotate/CoarseDropout and MixUp",
+           notes="Strong regularisation because a few thousand images are few for a ResNet-34 trained from scratch."),
     Recipe('imagewoof-fastai', arch='resnet50d', data='imagewoof', epochs=5, bs=64, size=128, augment='standard',
-           opt='ranger', lr=4e-3, wd=1e-2, schedule='flat_cos', pct_start=0.72, label_smoothing=0.1, zero_init_residual=True,
-           model_kwargs=dict(act_cls='mish', sa=True),
+           opt='ranger', lr=4e-3, wd=1e-2, schedule='flat_cos', pct_start=0.72, label_smoothing=0.1,
+           zero_init_residual=True, model_kwargs=dict(act_cls='mish', sa=True),
            source="fastai's Imagenette/Imagewoof leaderboard style (github.com/fastai/imagenette): ResNet-D with "
-                  "xresnet's zero-initialised residual branches, Mish and self-attention, ranger, flat-then-cosine schedule, "
-                  "label smoothing, 128 px",
-           notes="5 epochs on 2 CPU cores, 10% hold-out (bench/results/speed-imagewoof-5*.json): 43.7% with ReLU and He "
-                 "initialisation (its bf16 gradients point almost anywhere: cosine 0.07 with fp32's), 57.0% with zero-initialised "
-                 "branches (fp32: the same 57.0% in twice the time), 59.0% adding SiLU and self-attention (a run whose export failed, since fixed), 63.4% with Mish and "
-                 "self-attention in 29.3 min (fastai's own xresnet50 with both: 61.5% in 43.6 min); 20 epochs: 80.9% in 112 min "
-                 "(leaderboard: 76.6% and 86.3%). Mish costs 1.7x a ReLU step on a CPU (bench/results/profile-imagewoof-fastai.json): "
-                 "model_kwargs=dict(act_cls='relu', sa=True) is the cheaper choice, 61.2% after 5 epochs in 18.7 min."),
+                  "xresnet's zero-initialised residual branches, Mish and self-attention, ranger, flat-then-cosine "
+                  "schedule, label smoothing, 128 px",
+           notes="Trained on a 10% hold-out of the training images. The zero-initialised branches matter most "
+                 "with bf16 autocast; model_kwargs=dict(act_cls='relu', sa=True) is the cheaper variant on a "
+                 "CPU, where Mish is slow." + _RESULTS),
     Recipe('imagenet-resnet34-paper', arch='resnet34', data='imagenet', epochs=90, bs=256, size=224, augment='paper',
            opt='sgd', lr=0.1, wd=1e-4, schedule='step', milestones=(1/3, 2/3),
            source=_RESNET_PAPER + ", section 3.4",
@@ -270,12 +409,11 @@ RECIPES = {r.name: r for r in [
                  "torchvision's reference scripts. PCA colour augmentation is not included."),
 ]}
 
-# The 30-minute version of the speed record: the same training, twice the epochs, the standard 4-px translation
+# The long version of the speed record: the same training, twice the epochs, the standard 4-px translation
 RECIPES['cifar10-speed-long'] = RECIPES['cifar10-speed'].replace(
     name='cifar10-speed-long', epochs=32, augment='standard',
-    notes="32 epochs with 4-px pad-crop and flip (airbench lengthens its runs with stronger translation): 89.6% on the 5k "
-          "hold-out, 90.8% with flip TTA, 91.3% with flip + shift TTA, in 22.6 min on 2 cores of a Xeon with AMX; "
-          "about a point above cifar10-speed for twice the time.")
+    notes="cifar10-speed for twice the epochs with 4-px pad-crop and flip (airbench lengthens its runs with "
+          "stronger translation)." + _RESULTS)
 
 def list_recipes() -> list[str]:
     "Names of the built-in recipes."
@@ -307,7 +445,7 @@ def schedule_for(recipe:Recipe, lr:float, total_iters:int) -> dict:
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedNo(lr, lr), SchedCos(lr, lr/1e5)])}
     if r.schedule == 'linear':
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedLin(lr/1e3, lr), SchedLin(lr, 0.)])}
-    raise ResnetFaError(_unknown('schedule', r.schedule, ['one_cycle', 'flat_cos', 'step', 'linear']))
+    raise ResnetFaError(_unknown('schedule', r.schedule, _SCHEDULES))
 
 def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None=None, start_epoch:int=0, cbs=None):
     "Train `learn` with the schedule, learning rate, momentum and weight decay of `recipe`."
@@ -321,13 +459,19 @@ def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None
     learn.fit(epochs, lr, wd=r.wd, cbs=[sched, *listify(cbs)], start_epoch=start_epoch)
 
 # %% ../nbs/04_learner.ipynb #a67bedf8
-@delegates(resnet_learner, but=['arch', 'opt', 'label_smoothing', 'mixup', 'cutmix', 'pretrained', 'zero_init_residual', 'norm_bias_lr', 'lookahead', 'model_kwargs'])
-def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
-    "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`."
+def recipe_learner_args(recipe) -> dict:
+    "The fields of `recipe` that are `resnet_learner` arguments (read by name: a new option is one field and its use)."
+    params = inspect.signature(resnet_learner).parameters
     r = get_recipe(recipe)
-    return resnet_learner(dls, r.arch, pretrained=r.pretrained, opt=r.opt, label_smoothing=r.label_smoothing,
-                          mixup=r.mixup, cutmix=r.cutmix, zero_init_residual=r.zero_init_residual, norm_bias_lr=r.norm_bias_lr, model_kwargs=r.model_kwargs,
-                          lookahead=r.lookahead, **kwargs)
+    return {f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name in params}
+
+@delegates(resnet_learner)
+def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
+    "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`; `kwargs` override the recipe."
+    args = recipe_learner_args(recipe)
+    for short, long in _SHORTHANDS.items():   # a fastai argument given here replaces the recipe's shorthand for it
+        if kwargs.get(long) is not None: args.pop(short, None)
+    return resnet_learner(dls, **{**args, **kwargs})
 
 def recipe_dls(recipe, source=None, **kwargs):
     "The `DataLoaders` `recipe` describes (its data, size, batch size, augmentation, split), from `source` if given."
@@ -337,7 +481,7 @@ def recipe_dls(recipe, source=None, **kwargs):
 
 # %% ../nbs/04_learner.ipynb #745b1243
 def _suggestions(learn, num_it, funcs) -> dict:
-    "fastai's lr suggestions from the recorder, each on its own: one that fails (fastai's `slide` on a short run) is left out."
+    "fastai's lr suggestions from the recorder, each on its own: one that fails (`slide` on a short run) is left out."
     lrs, losses = torch.tensor(learn.recorder.lrs[num_it//10:-5]), torch.tensor(learn.recorder.losses[num_it//10:-5])
     finite = torch.isfinite(losses)
     if not finite.all(): lrs, losses = lrs[:int((~finite).nonzero()[0])], losses[:int((~finite).nonzero()[0])]
@@ -348,8 +492,8 @@ def _suggestions(learn, num_it, funcs) -> dict:
         if lr is not None and math.isfinite(float(lr)): res[f.__name__] = (float(lr), pnt)
     return res
 
-def find_lr(learn:Learner, num_it:int=100, fname=None) -> dict:
-    "fastai's `lr_find` with every suggestion that can be computed, as a dict; the plot saved to `fname` if given."
+def find_lr(learn:Learner, num_it:int=100, fname=None):
+    "fastai's `lr_find` with each suggestion it can compute, as fastai's `SuggestedLRs`; the plot saved to `fname`."
     import matplotlib.pyplot as plt
     from fastai.callback.schedule import valley, slide, minimum, steep
     learn.lr_find(num_it=num_it, show_plot=False, suggest_funcs=None)
@@ -357,4 +501,5 @@ def find_lr(learn:Learner, num_it:int=100, fname=None) -> dict:
     if fname is not None:
         learn.recorder.plot_lr_find(suggestions=[p for _, p in sugg.values()], nms=list(sugg))
         plt.gcf().savefig(fname, bbox_inches='tight'); plt.close('all')
-    return {k: lr for k, (lr, _) in sugg.items()}
+    # the named tuple fastai's `lr_find` returns, with the suggestions that could be computed
+    return collections.namedtuple('SuggestedLRs', list(sugg))(*(lr for lr, _ in sugg.values()))

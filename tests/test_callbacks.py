@@ -99,7 +99,7 @@ def test_precision_cbs_bf16_channels_last_trains(data, tmp_path):
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     f = tmp_path/'sub'/'state.pth'
-    atomic_save({'w': torch.arange(3)}, f)
+    atomic_torch_save({"w": torch.arange(3)}, f)
     def half_then_fail(fh): fh.write(b'x'*1000); raise OSError('disk full')
     with pytest.raises(OSError, match='disk full'): atomic_write(f, half_then_fail)
     assert torch.equal(torch.load(f)['w'], torch.arange(3))
@@ -349,3 +349,28 @@ def test_norm_bias_lr_is_a_higher_lr_for_bn_biases_only(data, tmp_path):
     bn_biases = [n for n in plain if n.endswith('.bias') and n != 'stem.0.bias']
     assert bn_biases and all(torch.allclose(scaled[n], 64*plain[n], rtol=1e-3, atol=1e-7) for n in bn_biases)
     assert all(torch.allclose(scaled[n], plain[n], atol=1e-7) for n in plain if n not in bn_biases)
+
+# ---- compiled training and one line per epoch --------------------------------------------------------
+
+def test_torch_compile_falls_back_to_eager_when_the_backend_fails(data, tmp_path):
+    "A backend that fails on the first batch: one warning line, the fit trains eagerly, the model stays plain."
+    def broken_backend(gm, example_inputs): raise RuntimeError('no code generator here')
+    learn = tiny_learner(data, tmp_path)
+    tc = TorchCompile(backend=broken_backend)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        fit_quiet(learn, 'fit', 1, 1e-2, cbs=tc)
+    msgs = [str(o.message) for o in w if 'Training uncompiled' in str(o.message)]
+    assert len(msgs) == 1 and 'no code generator here' in msgs[0] and '\n' not in msgs[0]
+    assert tc.fallback and learn.model._compiled_call_impl is None
+    assert len(learn.recorder.values) == 1 and np.isfinite(learn.recorder.values[-1][1])
+
+def test_epoch_table_replaces_bars_when_stdout_is_not_a_terminal(data, tmp_path, capsys):
+    learn = tiny_learner(data, tmp_path)
+    assert not is_terminal()                      # pytest captures stdout
+    epoch_table(learn)
+    assert [type(cb).__name__ for cb in learn.cbs if type(cb).__name__ in ('ProgressCallback', 'EpochTable')] == ['EpochTable']
+    learn.fit(2, 1e-2)
+    out = capsys.readouterr().out
+    assert '\r' not in out and '█' not in out
+    assert [l.split()[0] for l in out.splitlines()] == ['epoch', '0', '1']
