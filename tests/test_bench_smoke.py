@@ -22,6 +22,8 @@ def test_gpu_check_smoke_on_cpu(cifar_subset, tmp_path):
     # compiled without graph breaks, the same gradients as eager, compile time kept apart from the step time
     assert c['compile']['graph_breaks'] == 0 and c['compile']['max_relative_grad_difference'] < 1e-3
     assert c['compile']['compile_seconds'] > 0 and set(c['compile']['step_seconds']) == {'eager', 'compiled'}
+    lc = c['compile']['learner_compile']   # resnet_learner's TorchCompile, with the smoke run's backend
+    assert lc['compiled'] and lc['fallback'] is None and lc['compile_seconds'] > 0 and lc['final_loss'] > 0
     assert c['ddp']['ok'] is None and 'two GPUs' in c['ddp']['skipped']
     # the side-by-side runs: the same images, the same epochs, one row per epoch, the ratios in the summary
     runs = {x['name']: x for x in c['vs_airbench']['runs']}
