@@ -41,16 +41,25 @@ class EpochTimer(Callback):
     @property
     def times(self): return [r['epoch_seconds'] for r in self.rows]
 
+def train_module():
+    "The module whose `train` is the function behind `resnet_fa train`: `resnet_fa.run` where it exists, else the CLI's."
+    try: import resnet_fa.run as host
+    except ImportError: import resnet_fa.cli as host
+    return host
+
 def train_timed(data, recipe, **kwargs):
-    "`resnet_fa.cli.train` with an `EpochTimer` in its fit: `(learn, run_folder, timer, wall_seconds)`."
-    import resnet_fa.cli
+    "`resnet_fa train`'s function with an `EpochTimer` in its fit: `(learn, run_folder, timer, wall_seconds)`."
+    host = train_module()
     t0 = time.time(); timer = EpochTimer(t0)
-    fit = resnet_fa.cli.fit_recipe
-    # the timer goes in through the CLI's own fit call, so the benchmark trains exactly what `resnet_fa train` does
-    resnet_fa.cli.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
-    try: learn, run = resnet_fa.cli.train(data, recipe=recipe, quiet=True, **kwargs)
-    finally: resnet_fa.cli.fit_recipe = fit
+    fit = host.fit_recipe
+    # the timer goes in through train's own fit call, so the benchmark trains exactly what `resnet_fa train` does
+    host.fit_recipe = lambda learn, recipe, **kw: (learn.add_cb(timer), fit(learn, recipe, **kw))[1]
+    try: learn, run = host.train(data, recipe=recipe, quiet=True, **kwargs)
+    finally: host.fit_recipe = fit
     return learn, run, timer, time.time() - t0
+
+def add_device_arg(parser, default:str='cpu'):
+    parser.add_argument('--device', default=default, help="'cpu' (the GPUs hidden) or 'cuda'")
 
 def command_line() -> str:
     "The command that is running, as a user would type it from the repository's root."
@@ -90,3 +99,21 @@ def _slug(v) -> str:
 def settings_suffix(settings:dict) -> str:
     "The part of a result file's name that says which settings an ablation changed."
     return ''.join(f"-{k}-{_slug(v)}" for k, v in settings.items())
+
+def subset_folder(src, dest, n:int, folders=None) -> Path:
+    "Symlink the first `n` images of each class folder of `src` (under `folders`, e.g. ['train']) into `dest`."
+    from resnet_fa.core import resolve_data
+    src, dest = resolve_data(src), Path(dest)
+    tops = [src/f for f in folders] if folders else [src]
+    for top in tops:
+        for d in sorted(p for p in top.iterdir() if p.is_dir()):
+            out = dest/d.relative_to(src); out.mkdir(parents=True, exist_ok=True)
+            for f in sorted(p for p in d.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))[:n]:
+                if not (out/f.name).exists(): (out/f.name).symlink_to(f)
+    return dest
+
+def set_device(device:str):
+    "Make `device` the one resnet_fa's `best_device` picks: 'cpu' hides the GPUs, 'cuda' requires one."
+    import os, torch
+    if device == 'cpu': os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    elif device.startswith('cuda') and not torch.cuda.is_available(): sys.exit(f"--device {device}: no CUDA GPU here.")

@@ -14,7 +14,7 @@ on a CPU: bf16 autocast and channels_last (`--fp32` to turn it off).
 If this reference lands far below 94% on a copy of CIFAR-10, the copy (here JPEG at quality 75) sets the ceiling,
 not resnet_fa's pipeline. Writes bench/results/reference-airbench94[-<epochs>][-w<width>].json.
 """
-import argparse, contextlib, math, time
+import argparse, contextlib, time
 from pathlib import Path
 from _common import command_line, versions, write_result   # bench/ is on sys.path when a script here runs
 import torch
@@ -82,38 +82,32 @@ def triangle(step:int, total:int, start=0.2, peak=0.23, end=0.07) -> float:
     top = int(peak*total)
     return start + (1-start)*step/top if step < top else 1 - (1-end)*(step-top)/(total-top)
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--data', required=True, help='CIFAR-10 folder or .tgz archive (train/<class>/*)')
-    p.add_argument('--epochs', type=int, default=10)
-    p.add_argument('--width', type=int, default=64, help="airbench94's base width (its blocks have width, 4*width, 4*width)")
-    p.add_argument('--translate', type=int, default=2)
-    p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--fp32', action='store_true')
-    p.add_argument('--out', default=None)
-    a = p.parse_args()
-    if a.threads: torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    t0 = time.time()
-    xt, yt, xv, yv, classes = load_split(a.data)
-    net = make_net(a.width, len(classes))
-    whiten_(net[0], xt[torch.randperm(len(xt))[:5000]])   # a random 5,000: the files come sorted by class
+def train_airbench(split:tuple, epochs:int=10, width:int=64, translate:int=2, seed:int=0, fp32:bool=False,
+                   device='cpu', t0:float|None=None, bs:int=1024) -> dict:
+    """airbench94's training on `split` (`load_split`'s tuple): per-epoch accuracy and times from `t0` (default: now),
+    final accuracy, flip and flip + shift TTA. bf16 autocast and channels_last unless `fp32`. `bs` other than
+    airbench's 1024 only for smoke tests of the plumbing (the learning rate stays airbench's)."""
+    t0 = t0 or time.time()
+    torch.manual_seed(seed)
+    xt, yt, xv, yv, classes = (v.to(device) if torch.is_tensor(v) else v for v in split)
+    net = make_net(width, len(classes)).to(device)
+    whiten_(net[0], xt[torch.randperm(len(xt), device=device)[:5000]])   # a random 5,000: the files come sorted by class
     net = net.to(memory_format=torch.channels_last)
 
     # airbench's per-1024-example hyperparameters turned into PyTorch SGD's on a summed loss
-    bs, mom = 1024, 0.85
+    mom = 0.85
     step_scale = 1024 * (1 + 1/(1 - mom))
     lr, wd = 11.5/step_scale, 0.0153*bs/step_scale
     bn_biases = [p for n, p in net.named_parameters() if 'norm' in n and p.requires_grad]
     others = [p for n, p in net.named_parameters() if 'norm' not in n and p.requires_grad]
-    opt = torch.optim.SGD([dict(params=bn_biases, lr=64*lr, weight_decay=wd/(64*lr)), dict(params=others, lr=lr, weight_decay=wd/lr)],
-                          momentum=mom, nesterov=True)
+    opt = torch.optim.SGD([dict(params=bn_biases, lr=64*lr, weight_decay=wd/(64*lr)),
+                           dict(params=others, lr=lr, weight_decay=wd/lr)], momentum=mom, nesterov=True)
     base_lrs = [g['lr'] for g in opt.param_groups]
     loss_func = nn.CrossEntropyLoss(label_smoothing=0.2, reduction='none')
     steps_per_epoch = len(yt)//bs
-    total = steps_per_epoch * a.epochs
-    precision = contextlib.nullcontext if a.fp32 else lambda: torch.autocast('cpu', dtype=torch.bfloat16)
+    total = steps_per_epoch * epochs
+    kind = torch.device(device).type
+    precision = contextlib.nullcontext if fp32 else lambda: torch.autocast(kind, dtype=torch.bfloat16)
 
     def logits(x):
         with precision(): return net(x.contiguous(memory_format=torch.channels_last)).float() / 9
@@ -132,15 +126,15 @@ def main():
         return (torch.cat(outs).argmax(1) == yv).float().mean().item()
 
     # every image flipped at random once; then all flipped together on odd epochs: each is seen both ways in two epochs
-    flipped = torch.where(torch.rand(len(yt)).view(-1, 1, 1, 1) < 0.5, xt.flip(-1), xt)
-    padded = F.pad(flipped, (a.translate,)*4, mode='reflect')
+    flipped = torch.where(torch.rand(len(yt), device=device).view(-1, 1, 1, 1) < 0.5, xt.flip(-1), xt)
+    padded = F.pad(flipped, (translate,)*4, mode='reflect')
     slow, step, rows, setup = None, 0, [], time.time() - t0
-    for epoch in range(a.epochs):
+    for epoch in range(epochs):
         start = time.time()
         net[0].bias.requires_grad_(epoch < 3)
-        images = translated(padded, a.translate) if a.translate else flipped
+        images = translated(padded.cpu(), translate).to(device) if translate else flipped
         if epoch % 2: images = images.flip(-1)
-        order = torch.randperm(len(yt))
+        order = torch.randperm(len(yt), device=device)
         for i in range(steps_per_epoch):
             idx = order[i*bs:(i+1)*bs]
             for g, base in zip(opt.param_groups, base_lrs): g['lr'] = base*triangle(step, total)
@@ -153,18 +147,36 @@ def main():
                 for k, s in slow.items(): s.lerp_(state[k], 1-decay); state[k].copy_(s)
         if slow is not None:
             for k, s in slow.items(): net.state_dict()[k].copy_(s)
-        rows.append(dict(epoch=epoch, accuracy=accuracy(), train_loss=loss.item()/bs, epoch_seconds=round(time.time()-start, 1),
-                         elapsed_seconds=round(time.time()-t0, 1)))
+        rows.append(dict(epoch=epoch, accuracy=accuracy(), train_loss=loss.item()/bs,
+                         epoch_seconds=round(time.time()-start, 1), elapsed_seconds=round(time.time()-t0, 1)))
         print(rows[-1], flush=True)
     train_seconds = time.time() - t0
-    res = dict(command=command_line(), data=str(a.data), seed=a.seed, epochs=a.epochs, width=a.width, translate=a.translate,
-               precision='fp32' if a.fp32 else 'bf16 autocast + channels_last', train_images=len(yt), valid_images=len(yv),
-               setup_seconds=round(setup, 1), wall_seconds=round(train_seconds, 1), per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
-               flip_tta_accuracy=accuracy(1), shift_tta_accuracy=accuracy(2),
-               images_per_second=round(len(yt)//bs*bs*a.epochs/sum(r['epoch_seconds'] for r in rows), 1), versions=versions())
+    return dict(seed=seed, epochs=epochs, bs=bs, width=width, translate=translate, device=str(device),
+                precision='fp32' if fp32 else 'bf16 autocast + channels_last', train_images=len(yt), valid_images=len(yv),
+                setup_seconds=round(setup, 1), wall_seconds=round(train_seconds, 1), per_epoch=rows,
+                final_accuracy=rows[-1]['accuracy'], flip_tta_accuracy=accuracy(1), shift_tta_accuracy=accuracy(2),
+                images_per_second=round(steps_per_epoch*bs*epochs/sum(r['epoch_seconds'] for r in rows), 1))
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--data', required=True, help='CIFAR-10 folder or .tgz archive (train/<class>/*)')
+    p.add_argument('--epochs', type=int, default=10)
+    p.add_argument('--width', type=int, default=64,
+                   help="airbench94's base width (its blocks have width, 4*width, 4*width)")
+    p.add_argument('--translate', type=int, default=2)
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--fp32', action='store_true')
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    p.add_argument('--out', default=None)
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    t0 = time.time()
+    res = train_airbench(load_split(a.data), a.epochs, a.width, a.translate, a.seed, a.fp32, a.device, t0)
+    res = dict(command=command_line(), data=str(a.data), **res, versions=versions())
     name = 'reference-airbench94' + (f'-{a.epochs}' if a.epochs != 10 else '') + (f'-w{a.width}' if a.width != 64 else '')
     write_result(a.out or Path(__file__).parent/'results'/f'{name}.json', res)
-    print(f"{name}: {res['final_accuracy']:.4f}, flip TTA {res['flip_tta_accuracy']:.4f}, flip + shift TTA {res['shift_tta_accuracy']:.4f}, "
-          f"{train_seconds/60:.1f} min")
+    print(f"{name}: {res['final_accuracy']:.4f}, flip TTA {res['flip_tta_accuracy']:.4f}, "
+          f"flip + shift TTA {res['shift_tta_accuracy']:.4f}, {res['wall_seconds']/60:.1f} min")
 
 if __name__ == '__main__': main()

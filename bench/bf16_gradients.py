@@ -36,6 +36,7 @@ def compare(name:str, zero_init:bool, size:int, bs:int=16, seed:int=0) -> dict:
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--device', default='cpu', choices=['cpu'], help='a CPU benchmark (bf16 autocast on a CPU): cpu only')
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     rows = [compare(n, z, s) for n, s in (('resnet20', 32), ('resnet18', 128), ('resnet50d', 128)) for z in (False, True)]

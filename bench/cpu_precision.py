@@ -16,7 +16,7 @@ the best run is the least disturbed one); the median is recorded too.
 On a loaded shared machine use `--threads 1`: two OpenMP threads competing with other jobs for two cores
 spin-wait and make every setting several times slower and the timings meaningless.
 """
-import argparse, json, os, platform, statistics, time, warnings
+import argparse, json, os, statistics, time, warnings
 from pathlib import Path
 from _common import cpu_model, command_line, loadavg   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
@@ -82,6 +82,7 @@ def main():
     p.add_argument('--bs', type=int, default=128); p.add_argument('--batches', type=int, default=8)
     p.add_argument('--repeats', type=int, default=3); p.add_argument('--threads', type=int, default=0)
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'cpu_precision.json'))
+    p.add_argument('--device', default='cpu', choices=['cpu'], help='a CPU benchmark (bf16 autocast on a CPU): cpu only')
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     settings = ['fp32', 'fastai_to_bf16', 'fp32_channels_last', 'bf16', 'auto']

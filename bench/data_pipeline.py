@@ -9,7 +9,7 @@ number of workers. Imagewoof at 128 px (random-resized crop + flip + normalise):
 """
 import argparse, json, statistics, os, shutil, tempfile, time, warnings
 from pathlib import Path
-from _common import cpu_model, loadavg   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, loadavg, set_device   # bench/ is on sys.path when a script here runs
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch, torchvision, fastai
@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms as T
 from fastai.vision.all import cifar_stats, imagenet_stats
 from resnet_fa.core import sample_data
-from resnet_fa.data import cifar_dls, imagenet_dls, subset_folder, ImageCache
+from resnet_fa.data import cifar_dls, imagenet_dls
+from _common import subset_folder
 
 
 def time_epoch(loader):
@@ -47,12 +48,14 @@ def paired_ratio(res, a, b):
     speed = lambda r: r['images']/r['seconds']
     return round(statistics.median(speed(x)/speed(y) for x, y in zip(res[a]['runs'], res[b]['runs'])), 2)
 
+DEVICE = 'cpu'   # where the batches go (--device)
+
 def bench_cifar(n, workers, bs, repeats, tmp):
     src = sample_data('cifar10')
     sub = subset_folder(src, tmp/'cifar10', n//10, folders=['train'])
-    dls = cifar_dls(sub, bs=bs, valid='holdout', num_workers=workers, device='cpu')
+    dls = cifar_dls(sub, bs=bs, valid='holdout', num_workers=workers, device=DEVICE)
     start = time.perf_counter()
-    fdls = cifar_dls(sub, bs=bs, valid='holdout', fast=True, device='cpu')
+    fdls = cifar_dls(sub, bs=bs, valid='holdout', fast=True, device=DEVICE)
     build = round(time.perf_counter()-start, 3)
     tfm = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*cifar_stats)])
     res = time_round_robin(dict(fastai_datablock=dls.train, fast_path=fdls.train,
@@ -66,11 +69,11 @@ def bench_cifar(n, workers, bs, repeats, tmp):
 def bench_woof(n, workers, bs, size, repeats, tmp):
     src = sample_data('imagewoof2-160')
     sub = subset_folder(src, tmp/'woof', n//10, folders=['train'])
-    dls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='standard', num_workers=workers, device='cpu')
+    dls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='standard', num_workers=workers, device=DEVICE)
     tfm = T.Compose([T.RandomResizedCrop(size, scale=(0.35, 1)), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*imagenet_stats)])
     res = time_round_robin(dict(resnet_fa_imagenet_dls=dls.train,
                                 torchvision_imagefolder=torchvision_loader(sub/'train', dls.train_ds.items, tfm, bs, workers)), repeats)
-    pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device='cpu')
+    pdls = imagenet_dls(sub, size=size, bs=bs, valid=0.1, augment='presize', num_workers=workers, device=DEVICE)
     res['fastai_presize_aug_transforms_reference'] = time_round_robin(dict(p=pdls.train), 1)['p']
     res['ratio_resnet_fa_vs_torchvision'] = paired_ratio(res, 'resnet_fa_imagenet_dls', 'torchvision_imagefolder')
     return res
@@ -86,7 +89,10 @@ def main():
     p.add_argument('--repeats', type=int, default=5, help='epochs timed per pipeline, in turn (median and best reported)')
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads of the main process (workers always use 1)')
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'data_pipeline.json'))
+    p.add_argument('--device', default='cpu', help="where the batches go: 'cpu' or 'cuda'")
     a = p.parse_args()
+    global DEVICE
+    DEVICE = a.device; set_device(a.device)
     # DataLoader workers run torch with one thread; the main process (batch transforms, the fast path) does the same
     # by default, because small tensor ops on an oversubscribed CPU get slower, not faster, with more threads.
     torch.set_num_threads(a.threads)

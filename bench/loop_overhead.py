@@ -8,9 +8,9 @@ path, built once), with the same optimizer settings (SGD, momentum 0.9, L2 weigh
     python bench/loop_overhead.py --arch airbench_resnet8 --bs 1024 --images 20000 --epochs 1 --threads 2
 writes bench/results/loop_overhead[-<arch>].json with images/s for each and their ratio (target >= 0.97).
 """
-import argparse, contextlib, json, platform, time
+import argparse, contextlib, json, time
 from pathlib import Path
-from _common import cpu_model, command_line   # bench/ is on sys.path when a script here runs
+from _common import cpu_model, command_line, add_device_arg, set_device   # bench/ is on sys.path when a script here runs
 import torch, fastai
 from torch import nn
 from fastai.callback.core import Callback
@@ -36,8 +36,9 @@ def fastai_epochs(dls, arch, epochs, precision):
 
 def plain_epochs(dls, arch, epochs, precision):
     seed_everything(0)
-    model = create_model(arch, n_out=10)
-    bf16 = precision != 'fp32'
+    model = create_model(arch, n_out=10).to(dls.device or 'cpu')
+    bf16 = precision != 'fp32'   # resnet_fa's automatic choice: bf16 autocast on a CPU, fp16 on CUDA
+    kind = torch.device(dls.device or 'cpu').type
     if bf16: model = model.to(memory_format=torch.channels_last)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -48,7 +49,8 @@ def plain_epochs(dls, arch, epochs, precision):
         for xb, yb in dls.train:
             xb, yb = xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor)   # what a plain PyTorch loop has
             if bf16: xb = xb.contiguous(memory_format=torch.channels_last)
-            ctx = torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+            dtype = torch.bfloat16 if kind == 'cpu' else torch.float16
+            ctx = torch.autocast(kind, dtype=dtype) if bf16 else contextlib.nullcontext()
             with ctx: loss = loss_func(model(xb).float(), yb)
             loss.backward(); opt.step(); opt.zero_grad()
             n += len(yb)
@@ -64,15 +66,17 @@ def main():
     p.add_argument('--rounds', type=int, default=3, help='alternating rounds; the median of each is reported')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--fp32', action='store_true')
+    add_device_arg(p)
     p.add_argument('--out', default=None, help='default bench/results/loop_overhead[-<arch>].json')
     a = p.parse_args()
+    set_device(a.device)
     if a.threads: torch.set_num_threads(a.threads)
     cifar = sample_data('cifar10')
     files = list(image_files(cifar/'train'))
     files = files[::max(1, len(files)//a.images)][:a.images]
     valid_idx = list(range(0, len(files), 10))   # every tenth image, so every class is in both splits
     n_valid = len(valid_idx)
-    dls = tensor_dls(files, valid_idx=valid_idx, bs=a.bs)
+    dls = tensor_dls(files, valid_idx=valid_idx, bs=a.bs, device=a.device)
     precision = 'fp32' if a.fp32 else 'auto'
     fa, pl = [], []
     for _ in range(a.rounds):

@@ -13,7 +13,7 @@ of their own (convolutions, activations, casts...): what inside the forward and 
 """
 import argparse, os, sys, time, warnings
 from pathlib import Path
-from _common import versions, write_result, add_set_arg, parse_settings, settings_suffix, command_line   # bench/ is on sys.path
+from _common import add_device_arg, set_device, versions, write_result, add_set_arg, parse_settings, settings_suffix, command_line   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -65,7 +65,9 @@ def main():
     p.add_argument('--ops', type=int, default=0, help='also list the N operators with the most self time')
     p.add_argument('--out', default=None)
     add_set_arg(p)
+    add_device_arg(p)
     a = p.parse_args()
+    set_device(a.device)
     if a.threads: torch.set_num_threads(a.threads)
     settings = parse_settings(a.set)
     r = get_recipe(a.recipe).replace(**settings)

@@ -19,7 +19,7 @@ Results go to bench/results/speed-<task>[-<epochs>].json; `python bench/report.p
 """
 import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
-from _common import cpu_model, EpochTimer, train_timed, command_line, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
+from _common import add_device_arg, set_device, cpu_model, EpochTimer, train_timed, command_line, time_to, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
@@ -121,8 +121,10 @@ def main():
                    help="keep resnet_fa's run from the existing JSON file and train the baseline again (on the same CPU only)")
     p.add_argument('--precision', default='auto', help="resnet_fa's precision: auto (bf16 autocast on a CPU that has it), fp32 or bf16")
     add_set_arg(p)
+    add_device_arg(p)
     p.add_argument('--out', default=None, help='JSON file (default bench/results/speed-<task>[-<epochs>].json)')
     a = p.parse_args()
+    set_device(a.device)
     if a.threads: torch.set_num_threads(a.threads)
     task = TASKS[a.task]
     settings = parse_settings(a.set)

@@ -6,7 +6,7 @@ paper's hold-out: the last 500 training images of each class), and the recipe ne
 """
 import argparse, json
 from pathlib import Path
-from _common import train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
+from _common import add_device_arg, set_device, train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
 import torch
 from resnet_fa.learner import get_recipe
 
@@ -19,8 +19,10 @@ def main():
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--precision', default='auto', help="auto (bf16 on this CPU), fp32 or bf16")
     add_set_arg(p)
+    add_device_arg(p)
     p.add_argument('--out', default=None, help='JSON file (default bench/results/<recipe>[-<epochs>][-<key>-<value>][-<precision>].json)')
     a = p.parse_args()
+    set_device(a.device)
     settings = parse_settings(a.set)
     recipe = get_recipe(a.recipe).replace(**settings)
     name = (a.recipe + (f"-{a.epochs}" if a.epochs else '') + settings_suffix(settings)

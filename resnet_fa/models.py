@@ -49,7 +49,8 @@ _acts = {'relu': nn.ReLU, 'silu': nn.SiLU, 'mish': nn.Mish, 'gelu': nn.GELU}
 def act_class(act='relu') -> type:
     "The activation class named `act` ('relu', 'silu', 'mish', 'gelu', any case), or `act` itself if it is a class."
     if not isinstance(act, str): return act
-    if act.lower() not in _acts: raise ResnetFaError(f"Unknown activation {act!r}: use one of {', '.join(_acts)} or an nn.Module class.")
+    if act.lower() not in _acts:
+        raise ResnetFaError(f"Unknown activation {act!r}: use one of {', '.join(_acts)} or an nn.Module class.")
     return _acts[act.lower()]
 
 def act_layer(act='relu') -> nn.Module:
@@ -83,7 +84,7 @@ class SimpleSelfAttention2d(nn.Module):
     "fastai's `SimpleSelfAttention`, x + gamma (x x^T)(W x) over the pixels, computed in channels-last order."
     def __init__(self, n_in:int):
         super().__init__()
-        # the hook-based spectral norm, as fastai's: a parametrized module cannot be pickled, so `learn.export()` would fail
+        # the hook-based spectral norm, as fastai's: a parametrized module cannot be pickled (`learn.export()` fails)
         self.proj = nn.utils.spectral_norm(nn.Linear(n_in, n_in, bias=False))
         self.gamma = nn.Parameter(torch.zeros(1))   # starts as the identity
 
@@ -181,28 +182,32 @@ def init_resnet(model:nn.Module, zero_init_residual:bool=False) -> nn.Module:
         if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
     if zero_init_residual:
-        blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck))]
-        if any(isinstance(b, (PreActBasicBlock, PreActBottleneck)) for b in blocks):
-            raise ResnetFaError("zero_init_residual needs a BN at the end of each residual branch, which pre-activation blocks do not have.")
+        preact = (PreActBasicBlock, PreActBottleneck)
+        blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck, *preact))]
+        if any(isinstance(b, preact) for b in blocks):
+            raise ResnetFaError("zero_init_residual needs a BN at the end of each residual branch, "
+                                "which pre-activation blocks do not have.")
         for b in blocks: b.zero_init_last()
     return model
 
 # %% ../nbs/01_models.ipynb #d70ed3df
 class CifarResNet(nn.Module):
     "ResNet-(6n+2) for 32x32 images (He et al. 2015, sec. 4.2): stem of 16, stages of 16/32/64, no max-pool."
-    default_size = 32
     def __init__(self, depth:int=20, n_out:int=10, n_in:int=3, shortcut:str|None='A', zero_init_residual:bool=False,
                  widths:tuple=(16, 32, 64)):
         super().__init__()
-        if (depth - 2) % 6 or depth < 8: raise ResnetFaError(f"A CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110, 1202...), got {depth}.")
-        if shortcut not in ('A', 'B', None): raise ResnetFaError(f"shortcut must be 'A', 'B' or None (a plain net), got {shortcut!r}.")
+        if (depth - 2) % 6 or depth < 8:
+            raise ResnetFaError(f"A CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110, 1202...), got {depth}.")
+        if shortcut not in ('A', 'B', None):
+            raise ResnetFaError(f"shortcut must be 'A', 'B' or None (a plain net), got {shortcut!r}.")
         self.conv1,self.bn1,self.relu = conv3x3(n_in, widths[0]),nn.BatchNorm2d(widths[0]),nn.ReLU(inplace=True)
         ni = widths[0]
         for i,nf in enumerate(widths):
             blocks = []
             for j in range((depth - 2)//6):
                 stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(BasicBlock(ni, nf, stride, self._shortcut(shortcut, ni, nf, stride), residual=shortcut is not None))
+                down = self._shortcut(shortcut, ni, nf, stride)
+                blocks.append(BasicBlock(ni, nf, stride, down, residual=shortcut is not None))
                 ni = nf
             setattr(self, f'layer{i+1}', Stage(*blocks))
         self.avgpool,self.fc = nn.AdaptiveAvgPool2d(1),nn.Linear(ni, n_out)
@@ -229,16 +234,20 @@ def deep_stem(n_in:int=3, width:int=32, act_cls='relu') -> nn.Sequential:
 
 class ResNet(nn.Module):
     "ImageNet ResNet-18...152 (He et al. 2015) in torchvision's layout, with the published variants as options."
-    default_size = 224
     def __init__(self, depth:int=50, n_out:int=1000, n_in:int=3, variant:str='B', stride_in_1x1:bool=False,
                  preact:bool=False, zero_init_residual:bool=False, act_cls='relu', sa:bool=False):
         super().__init__()
-        if depth not in _imagenet_layers: raise ResnetFaError(f"ImageNet ResNets have depth 18, 34, 50, 101 or 152, got {depth}.")
+        if depth not in _imagenet_layers:
+            raise ResnetFaError(f"ImageNet ResNets have depth 18, 34, 50, 101 or 152, got {depth}.")
         variant = str(variant).upper()
-        if variant not in ('B', 'C', 'D'): raise ResnetFaError(f"variant must be 'B' (torchvision), 'C' or 'D' (Bag of Tricks), got {variant!r}.")
+        if variant not in ('B', 'C', 'D'):
+            raise ResnetFaError(f"variant must be 'B' (torchvision), 'C' or 'D' (Bag of Tricks), got {variant!r}.")
         block,layers = _imagenet_layers[depth]
-        if stride_in_1x1 and block is BasicBlock: raise ResnetFaError(f"stride_in_1x1 applies to bottleneck blocks (ResNet-50 and deeper), not ResNet-{depth}.")
-        if preact and (sa or act_class(act_cls) is not nn.ReLU): raise ResnetFaError("act_cls and sa are options of the post-activation ResNets, not of preact=True.")
+        if stride_in_1x1 and block is BasicBlock:
+            raise ResnetFaError(f"stride_in_1x1 applies to bottleneck blocks (ResNet-50 and deeper), "
+                                f"not ResNet-{depth}.")
+        if preact and (sa or act_class(act_cls) is not nn.ReLU):
+            raise ResnetFaError("act_cls and sa are options of the post-activation ResNets, not of preact=True.")
         if preact: block = PreActBasicBlock if block is BasicBlock else PreActBottleneck
         self.conv1 = deep_stem(n_in, act_cls=act_cls) if variant in 'CD' else nn.Conv2d(n_in, 64, 7, 2, 3, bias=False)
         self.bn1,self.relu,self.maxpool = nn.BatchNorm2d(64),act_layer(act_cls),nn.MaxPool2d(3, 2, 1)
@@ -248,9 +257,11 @@ class ResNet(nn.Module):
             blocks = []
             for j in range(n):
                 stride,nout = (2 if i > 0 and j == 0 else 1),nf*block.expansion
-                down = projection(ni, nout, stride, avg_down=variant == 'D', norm=not preact) if (stride > 1 or ni != nout) else None
-                kw = dict(preact=not (i == 0 and j == 0)) if preact else {}  # the stem's BN-ReLU pre-activates the first block
-                if sa and i == 0 and j == n-1: kw['sa'] = True               # fastai's xresnet: the first stage's last block
+                down = (projection(ni, nout, stride, avg_down=variant == 'D', norm=not preact)
+                        if (stride > 1 or ni != nout) else None)
+                # the stem's BN-ReLU pre-activates the first block
+                kw = dict(preact=not (i == 0 and j == 0)) if preact else {}
+                if sa and i == 0 and j == n-1: kw['sa'] = True   # fastai's xresnet: the first stage's last block
                 blocks.append(block(ni, nf, stride, down, **kw, **extra))
                 ni = nout
             setattr(self, f'layer{i+1}', Stage(*blocks))
@@ -279,8 +290,7 @@ class Residual(nn.Module):
         return x + out
 
 class ResNet9(nn.Module):
-    "David Page's ResNet-9 for CIFAR-10: prep 64, layers of 128 (residual), 256, 512 (residual), max-pool, linear; all widths x `width`."
-    default_size = 32
+    "Page's ResNet-9: prep 64, layers 128 (residual), 256, 512 (residual), max-pool, linear; widths x `width`."
     def __init__(self, n_out:int=10, n_in:int=3, scale:float|None=0.125, width:float=1.):
         super().__init__()
         c = [round(w*width) for w in (64, 128, 256, 512)]
@@ -324,7 +334,7 @@ class PatchWhitening(nn.Module):
     def forward(self, x): return F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype))
 
 def freeze_bn_scale(bn:nn.BatchNorm2d) -> nn.BatchNorm2d:
-    "Make `bn`'s scale a buffer at its current value: saved as `weight` as before, but no optimizer or `unfreeze` can train it."
+    "Make `bn`'s scale a buffer at its current value: saved as `weight`, but no optimizer or `unfreeze` can train it."
     w = bn.weight.detach().clone()
     del bn.weight   # a Parameter turned off with requires_grad would come back with fastai's `unfreeze`
     bn.register_buffer('weight', w)
@@ -336,7 +346,6 @@ def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
 
 class WhitenedResNet(nn.Module):
     "A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch, global max-pool, linear."
-    default_size = 32
     def __init__(self, n_out:int=10, n_in:int=3, widths:tuple=(64, 256, 256), k:int=2, scale:float|None=0.125,
                  dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1):
         super().__init__()
@@ -356,7 +365,7 @@ class WhitenedResNet(nn.Module):
 
     @torch.no_grad()
     def init_identity(self):
-        "Start the first `ni` filters of each conv as the identity (airbench's dirac init): a path that passes its input on."
+        "Start each conv's first `ni` filters as the identity (airbench's dirac init): a path that passes its input on."
         for m in self.modules():
             if isinstance(m, nn.Conv2d): nn.init.dirac_(m.weight[:m.in_channels])
 
@@ -387,13 +396,15 @@ def load_weights(model:nn.Module, state_dict:dict, name:str='model') -> nn.Modul
     own,sd = model.state_dict(),dict(state_dict)
     missing,unexpected = sorted(set(own) - set(sd)),sorted(set(sd) - set(own))
     if missing or unexpected:
-        raise ResnetFaError(f"These weights do not fit {name}: missing keys {missing[:4]}, unexpected keys {unexpected[:4]}.")
+        raise ResnetFaError(f"These weights do not fit {name}: missing keys {missing[:4]}, "
+                            f"unexpected keys {unexpected[:4]}.")
     first_conv = next(k for k,v in own.items() if v.ndim == 4)
     for k in list(sd):
         if sd[k].shape == own[k].shape: continue
         if k == first_conv and sd[k].shape[0] == own[k].shape[0]: sd[k] = _adapt_first_conv(sd[k], own[k].shape[1])
         elif k.split('.')[0] == 'fc': sd[k] = own[k]  # a new classifier for n_out classes
-        else: raise ResnetFaError(f"These weights do not fit {name}: {k} has shape {tuple(sd[k].shape)}, the model needs {tuple(own[k].shape)}.")
+        else: raise ResnetFaError(f"These weights do not fit {name}: {k} has shape {tuple(sd[k].shape)}, "
+                                  f"the model needs {tuple(own[k].shape)}.")
     model.load_state_dict(sd, strict=True)
     return model
 
@@ -401,21 +412,24 @@ def _torchvision_state_dict(name:str) -> dict:
     try: return torchvision.models.get_model_weights(name).DEFAULT.get_state_dict(progress=True)
     except Exception as e:
         raise ResnetFaError(f"Downloading torchvision's weights for {name} failed ({type(e).__name__}: {e}). "
-                            f"Offline, pass a local torchvision-format weights file: pretrained='/path/to/{name}.pth' (or .safetensors).") from e
+                            f"Offline, pass a local torchvision-format weights file: "
+                            f"pretrained='/path/to/{name}.pth' (or .safetensors).") from e
 
 def with_weights(model:nn.Module, pretrained, name:str, torchvision_name:str|None=None) -> nn.Module:
     "`model` with `pretrained` weights: False (none), a file, or True (torchvision's, when `torchvision_name`)."
     if pretrained is None or pretrained is False: return model
     if isinstance(pretrained, (str, Path)): return load_weights(model, _read_weights(pretrained), name)
     if torchvision_name is None:
-        raise ResnetFaError(f"There are no published weights for {name} in this layout; pass a local file: pretrained='/path/to/weights.pth'.")
+        raise ResnetFaError(f"There are no published weights for {name} in this layout; "
+                            f"pass a local file: pretrained='/path/to/weights.pth'.")
     return load_weights(model, _torchvision_state_dict(torchvision_name), name)
 
 # %% ../nbs/01_models.ipynb #2e5874bf
 def _units(model:nn.Module):
     "(name, child) pairs of the network body and the head modules, for a plain model or fastai's (body, head)."
     kids = list(model.named_children())
-    if isinstance(model, nn.Sequential) and len(kids) >= 2 and isinstance(model[0], nn.Sequential) and any(isinstance(c, Stage) for c in model[0].children()):
+    fastai_body = isinstance(model, nn.Sequential) and len(kids) >= 2 and isinstance(model[0], nn.Sequential)
+    if fastai_body and any(isinstance(c, Stage) for c in model[0].children()):
         return list(model[0].named_children()), [m for _,m in kids[1:]]
     return kids, []
 
@@ -428,11 +442,14 @@ def resnet_split(model:nn.Module) -> list[list]:
     "Parameter groups: stem and the first half of the stages, the later stages, the head."
     units,head = _units(model)
     stages = _stage_idxs(units)
-    if not stages: raise ResnetFaError(f"resnet_split found no residual stages (Stage or layer1, layer2...) in {type(model).__name__}.")
+    if not stages:
+        raise ResnetFaError(f"resnet_split found no residual stages (Stage or layer1, layer2...) "
+                            f"in {type(model).__name__}.")
     mid,last = stages[len(stages)//2],stages[-1]
     # after the last stage: a final norm (pre-activation nets) belongs to the body, anything with a Linear to the head
     tail = units[last+1:]
-    first_head = next((i for i,(_,c) in enumerate(tail) if any(isinstance(m, nn.Linear) for m in c.modules())), len(tail))
+    has_linear = [any(isinstance(m, nn.Linear) for m in c.modules()) for _,c in tail]
+    first_head = has_linear.index(True) if True in has_linear else len(tail)
     body_late = [c for _,c in units[mid:last+1]] + [c for _,c in tail[:first_head]]
     return [_params(c for _,c in units[:mid]), _params(body_late), _params([c for _,c in tail[first_head:]] + head)]
 
@@ -445,7 +462,8 @@ def splitter_for(model:nn.Module):
     "A fastai `splitter` for `model`: `resnet_split` for ResNets, body/classifier for other timm models."
     if _stage_idxs(_units(model)[0]): return resnet_split
     if hasattr(model, 'get_classifier'): return _classifier_split
-    raise ResnetFaError(f"No splitter for {type(model).__name__}: pass splitter= yourself (a function returning parameter groups).")
+    raise ResnetFaError(f"No splitter for {type(model).__name__}: "
+                        "pass splitter= yourself (a function returning parameter groups).")
 
 # %% ../nbs/01_models.ipynb #abfa20b1
 @dataclass
@@ -461,9 +479,15 @@ _models: dict[str, ModelInfo] = {}
 def register_model(fn=None, *, family:str='custom', size:int=224, paper:str=''):
     "Register `fn` under its name for `create_model` and fastai's `vision_learner` (use bare or with options)."
     def _register(f):
-        _models[f.__name__] = ModelInfo(f, family, size, paper)
-        model_meta[f] = {'cut': -2, 'split': resnet_split, 'stats': imagenet_stats if family == 'imagenet' else cifar_stats}
-        return f
+        @functools.wraps(f)
+        def build(*args, **kwargs):
+            model = f(*args, **kwargs)
+            model.default_size = size   # the registry's size, carried by the model as timm's `pretrained_cfg` does
+            return model
+        _models[f.__name__] = ModelInfo(build, family, size, paper)
+        stats = imagenet_stats if family == 'imagenet' else cifar_stats
+        model_meta[build] = {'cut': -2, 'split': resnet_split, 'stats': stats}
+        return build
     return _register(fn) if fn is not None else _register
 
 # %% ../nbs/01_models.ipynb #029a8223
@@ -473,11 +497,12 @@ _tricks = 'He et al. 2018, Bag of Tricks for Image Classification with Convoluti
 _page = 'David Page 2018, How to train your ResNet (DAWNBench CIFAR-10)'
 
 def _pretrained(pretrained, weights):
-    "torchvision's `weights=` argument as our `pretrained=`: a file path stays a path, anything else means 'the published weights'."
+    "torchvision's `weights=` as our `pretrained=`: a file path stays a path, anything else the published weights."
     if weights is None or pretrained: return pretrained
     return weights if isinstance(weights, (str, Path)) and Path(weights).suffix else True
 
-def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut:str|None='A', weights=None, **kwargs) -> CifarResNet:
+def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut:str|None='A', weights=None,
+                 **kwargs) -> CifarResNet:
     "CIFAR ResNet-`depth` (6n+2) with `shortcut` 'A', 'B' or None (plain), optionally with weights from a file."
     name = f'resnet{depth}' if shortcut is not None else f'plain{depth}'
     return with_weights(CifarResNet(depth, n_out, n_in, shortcut, **kwargs), _pretrained(pretrained, weights), name)
@@ -485,65 +510,117 @@ def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut
 def imagenet_resnet(depth:int, n_out:int=1000, n_in:int=3, pretrained=False, weights=None, **kwargs) -> ResNet:
     "ImageNet ResNet-`depth`; `pretrained` True (torchvision's weights), a file, or False; `weights` as in torchvision."
     model = ResNet(depth, n_out, n_in, **kwargs)
-    tv_layout = str(kwargs.get('variant', 'B')).upper() == 'B' and not kwargs.get('stride_in_1x1') and not kwargs.get('preact')
-    return with_weights(model, _pretrained(pretrained, weights), f'resnet{depth}', f'resnet{depth}' if tv_layout else None)
+    tv_layout = (str(kwargs.get('variant', 'B')).upper() == 'B' and not kwargs.get('stride_in_1x1')
+                 and not kwargs.get('preact'))
+    name = f'resnet{depth}'
+    return with_weights(model, _pretrained(pretrained, weights), name, name if tv_layout else None)
 
 # %% ../nbs/01_models.ipynb #7fc3ade5
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet20(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-20 for CIFAR (0.27M parameters)."; return cifar_resnet(20, n_out, n_in, pretrained, **kwargs)
+def resnet20(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-20 for CIFAR (0.27M parameters)."
+    return cifar_resnet(20, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet32(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-32 for CIFAR (0.46M parameters)."; return cifar_resnet(32, n_out, n_in, pretrained, **kwargs)
+def resnet32(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-32 for CIFAR (0.46M parameters)."
+    return cifar_resnet(32, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet44(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-44 for CIFAR (0.66M parameters)."; return cifar_resnet(44, n_out, n_in, pretrained, **kwargs)
+def resnet44(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-44 for CIFAR (0.66M parameters)."
+    return cifar_resnet(44, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet56(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-56 for CIFAR (0.85M parameters)."; return cifar_resnet(56, n_out, n_in, pretrained, **kwargs)
+def resnet56(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-56 for CIFAR (0.85M parameters)."
+    return cifar_resnet(56, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet110(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-110 for CIFAR (1.7M parameters)."; return cifar_resnet(110, n_out, n_in, pretrained, **kwargs)
+def resnet110(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-110 for CIFAR (1.7M parameters)."
+    return cifar_resnet(110, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet1202(n_out=10, n_in=3, pretrained=False, **kwargs): "ResNet-1202 for CIFAR (19.4M parameters)."; return cifar_resnet(1202, n_out, n_in, pretrained, **kwargs)
+def resnet1202(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "ResNet-1202 for CIFAR (19.4M parameters)."
+    return cifar_resnet(1202, n_out, n_in, pretrained, **kwargs)
 
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain20(n_out=10, n_in=3, pretrained=False, **kwargs): "The paper's plain 20-layer baseline: ResNet-20 without shortcuts."; return cifar_resnet(20, n_out, n_in, pretrained, shortcut=None, **kwargs)
+def plain20(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "The paper's plain 20-layer baseline: ResNet-20 without shortcuts."
+    return cifar_resnet(20, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain32(n_out=10, n_in=3, pretrained=False, **kwargs): "The paper's plain 32-layer baseline."; return cifar_resnet(32, n_out, n_in, pretrained, shortcut=None, **kwargs)
+def plain32(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "The paper's plain 32-layer baseline."
+    return cifar_resnet(32, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain44(n_out=10, n_in=3, pretrained=False, **kwargs): "The paper's plain 44-layer baseline."; return cifar_resnet(44, n_out, n_in, pretrained, shortcut=None, **kwargs)
+def plain44(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "The paper's plain 44-layer baseline."
+    return cifar_resnet(44, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain56(n_out=10, n_in=3, pretrained=False, **kwargs): "The paper's plain 56-layer baseline (worse than plain-20: the degradation problem)."; return cifar_resnet(56, n_out, n_in, pretrained, shortcut=None, **kwargs)
+def plain56(n_out=10, n_in=3, pretrained=False, **kwargs):
+    "The paper's plain 56-layer baseline (worse than plain-20: the degradation problem)."
+    return cifar_resnet(56, n_out, n_in, pretrained, shortcut=None, **kwargs)
 
 # %% ../nbs/01_models.ipynb #90d87d88
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-18, torchvision's layout and weights."; return imagenet_resnet(18, n_out, n_in, pretrained, **kwargs)
+def resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-18, torchvision's layout and weights."
+    return imagenet_resnet(18, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-34, torchvision's layout and weights."; return imagenet_resnet(34, n_out, n_in, pretrained, **kwargs)
+def resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-34, torchvision's layout and weights."
+    return imagenet_resnet(34, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-50 (v1.5: stride in the 3x3), torchvision's layout and weights."; return imagenet_resnet(50, n_out, n_in, pretrained, **kwargs)
+def resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-50 (v1.5: stride in the 3x3), torchvision's layout and weights."
+    return imagenet_resnet(50, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-101 (v1.5), torchvision's layout and weights."; return imagenet_resnet(101, n_out, n_in, pretrained, **kwargs)
+def resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-101 (v1.5), torchvision's layout and weights."
+    return imagenet_resnet(101, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-152 (v1.5), torchvision's layout and weights."; return imagenet_resnet(152, n_out, n_in, pretrained, **kwargs)
+def resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-152 (v1.5), torchvision's layout and weights."
+    return imagenet_resnet(152, n_out, n_in, pretrained, **kwargs)
 
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet18d(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-18-D: deep stem and average-pool shortcuts (timm's layout)."; return imagenet_resnet(18, n_out, n_in, pretrained, variant='D', **kwargs)
+def resnet18d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-18-D: deep stem and average-pool shortcuts (timm's layout)."
+    return imagenet_resnet(18, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet34d(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-34-D (Bag of Tricks)."; return imagenet_resnet(34, n_out, n_in, pretrained, variant='D', **kwargs)
+def resnet34d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-34-D (Bag of Tricks)."
+    return imagenet_resnet(34, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet50d(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-50-D (Bag of Tricks)."; return imagenet_resnet(50, n_out, n_in, pretrained, variant='D', **kwargs)
+def resnet50d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-50-D (Bag of Tricks)."
+    return imagenet_resnet(50, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet101d(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-101-D (Bag of Tricks)."; return imagenet_resnet(101, n_out, n_in, pretrained, variant='D', **kwargs)
+def resnet101d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-101-D (Bag of Tricks)."
+    return imagenet_resnet(101, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet152d(n_out=1000, n_in=3, pretrained=False, **kwargs): "ResNet-152-D (Bag of Tricks)."; return imagenet_resnet(152, n_out, n_in, pretrained, variant='D', **kwargs)
+def resnet152d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "ResNet-152-D (Bag of Tricks)."
+    return imagenet_resnet(152, n_out, n_in, pretrained, variant='D', **kwargs)
 
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-18."; return imagenet_resnet(18, n_out, n_in, pretrained, preact=True, **kwargs)
+def preact_resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "Pre-activation ResNet-18."
+    return imagenet_resnet(18, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-34."; return imagenet_resnet(34, n_out, n_in, pretrained, preact=True, **kwargs)
+def preact_resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "Pre-activation ResNet-34."
+    return imagenet_resnet(34, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-50."; return imagenet_resnet(50, n_out, n_in, pretrained, preact=True, **kwargs)
+def preact_resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "Pre-activation ResNet-50."
+    return imagenet_resnet(50, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-101."; return imagenet_resnet(101, n_out, n_in, pretrained, preact=True, **kwargs)
+def preact_resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "Pre-activation ResNet-101."
+    return imagenet_resnet(101, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs): "Pre-activation ResNet-152."; return imagenet_resnet(152, n_out, n_in, pretrained, preact=True, **kwargs)
+def preact_resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs):
+    "Pre-activation ResNet-152."
+    return imagenet_resnet(152, n_out, n_in, pretrained, preact=True, **kwargs)
 
 @register_model(family='resnet9', size=32, paper=_page)
 def resnet9(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
@@ -560,11 +637,12 @@ _airbench = 'Page 2018 (patch whitening) and Keller Jordan 2024, 94% on CIFAR-10
 @register_model(family='resnet9', size=32, paper=_airbench)
 def whitened_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
     "Whitened 2x2 stem and three residual stages of 64/256/256 (2.0M parameters), ReLU and trainable BN scales."
-    return with_weights(WhitenedResNet(n_out, n_in, widths, scale=scale), _pretrained(pretrained, weights), 'whitened_resnet8')
+    model = WhitenedResNet(n_out, n_in, widths, scale=scale)
+    return with_weights(model, _pretrained(pretrained, weights), 'whitened_resnet8')
 
 @register_model(family='resnet9', size=32, paper=_airbench)
 def airbench_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
-    "whitened_resnet8 with airbench's GELU, frozen BN scales and fast BN statistics (momentum 0.6): the CPU speed-record model."
+    "whitened_resnet8 with airbench's GELU, frozen BN scales and fast BN statistics (momentum 0.6): the speed model."
     model = WhitenedResNet(n_out, n_in, widths, scale=scale, act_cls=nn.GELU, bn_weight=False, bn_momentum=0.6)
     return with_weights(model, _pretrained(pretrained, weights), 'airbench_resnet8')
 
@@ -574,11 +652,12 @@ def _timm_name(name:str) -> bool:
     return timm.is_model(name)
 
 def list_models(pattern:str|None=None, family:str|None=None) -> list[str]:
-    "Names of resnet_fa's models matching the fnmatch `pattern` and `family` ('cifar', 'imagenet', 'resnet9'; 'timm' lists timm's)."
+    "resnet_fa's models matching the fnmatch `pattern` and `family` ('cifar', 'imagenet', 'resnet9'; 'timm': timm's)."
     if family == 'timm':
         import timm
         return timm.list_models(pattern or '*')
-    return sorted(n for n,i in _models.items() if (pattern is None or fnmatch.fnmatch(n, pattern)) and (family is None or i.family == family))
+    return sorted(n for n,i in _models.items()
+                  if (pattern is None or fnmatch.fnmatch(n, pattern)) and (family is None or i.family == family))
 
 def _unknown(name:str) -> ResnetFaError:
     import timm
@@ -588,7 +667,8 @@ def _unknown(name:str) -> ResnetFaError:
 
 def _split_source(name:str, source:str|None):
     if name.startswith('timm/'): return name[len('timm/'):], 'timm'
-    if source not in (None, 'resnet_fa', 'timm'): raise ResnetFaError(f"source must be 'resnet_fa' or 'timm', got {source!r}.")
+    if source not in (None, 'resnet_fa', 'timm'):
+        raise ResnetFaError(f"source must be 'resnet_fa' or 'timm', got {source!r}.")
     return name, source
 
 def model_family(name:str, source:str|None=None) -> str:
@@ -599,7 +679,7 @@ def model_family(name:str, source:str|None=None) -> str:
     raise _unknown(name)
 
 def default_size(name:str, source:str|None=None) -> int:
-    "The natural input size of model `name`: 32 for the CIFAR family and ResNet-9, 224 for ImageNet, timm's own for timm's."
+    "The natural input size of model `name`: the registry's (32 or 224) for resnet_fa's, timm's own for timm's."
     name,source = _split_source(name, source)
     if model_family(name, source) != 'timm': return _models[name].size
     import timm
@@ -607,9 +687,10 @@ def default_size(name:str, source:str|None=None) -> int:
     return size[-1] if size else 224
 
 def create_model(name:str, n_out:int=1000, pretrained=False, n_in:int=3, source:str|None=None, **kwargs) -> nn.Module:
-    "Model `name` with `n_out` outputs and `n_in` input channels: resnet_fa's, else timm's (`'timm/name'` or `source='timm'` forces timm)."
+    "Model `name` with `n_out` outputs and `n_in` input channels: resnet_fa's, else timm's (`'timm/name'` forces timm)."
     name,source = _split_source(name, source)
-    if source != 'timm' and name in _models: return _models[name].fn(n_out=n_out, n_in=n_in, pretrained=pretrained, **kwargs)
+    if source != 'timm' and name in _models:
+        return _models[name].fn(n_out=n_out, n_in=n_in, pretrained=pretrained, **kwargs)
     if source == 'resnet_fa' or not _timm_name(name): raise _unknown(name)
     return _timm_model(name, n_out, pretrained, n_in, **kwargs)
 
@@ -623,16 +704,18 @@ def _timm_model(name, n_out, pretrained, n_in, **kwargs):
     except (OSError, RuntimeError) as e:
         if not pretrained: raise
         raise ResnetFaError(f"Downloading timm's weights for {name} failed ({type(e).__name__}: {e}). "
-                            f"Offline, pass a local weights file: pretrained='/path/to/{name}.pth' (or .safetensors).") from e
+                            f"Offline, pass a local weights file: "
+                            f"pretrained='/path/to/{name}.pth' (or .safetensors).") from e
 
 # %% ../nbs/01_models.ipynb #24f567ad
 def _first(v): return v[0] if isinstance(v, tuple) else v
 
 def receptive_growth(m:nn.Module) -> tuple[int, int]:
-    "(growth, stride) of `m`: it widens the receptive field by growth x (the stride before it) and multiplies the stride."
+    "(growth, stride) of `m`: it widens the receptive field by growth x (the stride before it), multiplies the stride."
     if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
         return (_first(m.kernel_size) - 1) * _first(getattr(m, 'dilation', 1)), _first(m.stride or m.kernel_size)
     if isinstance(m, PadShortcut): return 0, m.stride
+    if isinstance(m, PatchWhitening): return m.weight.shape[-1] - 1, 1   # a conv whose filters are a buffer
     growth,stride,side = 0,1,[]
     for name,c in m.named_children():
         if name in ('downsample', 'shortcut'): side.append(receptive_growth(c)); continue
@@ -652,10 +735,12 @@ def _groups(model:nn.Module) -> list[tuple[str, list]]:
 def model_summary(model:nn.Module, size:int|None=None) -> pd.DataFrame:
     "Per stage: output shape, stride, receptive field, parameters and MACs for one `size` x `size` image."
     size = size or getattr(model, 'default_size', 224)
-    n_in = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
+    # the first 4-d weight: a frozen stem such as `PatchWhitening` keeps its filters in a buffer, not in an nn.Conv2d
+    n_in = next(v for v in model.state_dict().values() if v.ndim == 4).shape[1]
     rows,outs,hooks = _groups(model),{},[]
     for name,mods in rows:
-        if mods: hooks.append(mods[-1].register_forward_hook(lambda m,i,o,name=name: outs.__setitem__(name, tuple(o.shape[1:]))))
+        if not mods: continue
+        hooks.append(mods[-1].register_forward_hook(lambda m,i,o,name=name: outs.__setitem__(name, tuple(o.shape[1:]))))
     was_training = model.training
     model.eval()
     try:
@@ -683,7 +768,8 @@ def measured_receptive_field(body:nn.Module, n_in:int=3, size:int=128) -> int:
     for m in body.modules():
         if isinstance(m, nn.Conv2d): nn.init.constant_(m.weight, 0.01)
         if isinstance(m, nn.BatchNorm2d): m.reset_parameters(); m.reset_running_stats()
-        if isinstance(m, nn.MaxPool2d): m.forward = functools.partial(F.avg_pool2d, kernel_size=m.kernel_size, stride=m.stride, padding=m.padding)
+        if isinstance(m, nn.MaxPool2d):
+            m.forward = functools.partial(F.avg_pool2d, kernel_size=m.kernel_size, stride=m.stride, padding=m.padding)
     x = torch.ones(1, n_in, size, size, requires_grad=True)
     out = body(x)
     out[0, :, out.shape[2]//2, out.shape[3]//2].sum().backward()
