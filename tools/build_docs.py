@@ -160,10 +160,25 @@ def last_results_row(nb:dict) -> str|None:
             if head and len(body) >= len(head): row = dict(zip(head, body[-len(head):]))
     return ', '.join(f"{k} {v}" for k, v in row.items()) if row else None
 
-def execute(src:Path, dest:Path) -> None:
+def execute(src:Path, dest:Path, threads:int|None=None) -> None:
     "Execute `src` into `dest` in a fresh Python process (clean state: modules, matplotlib, threads, figures)."
-    r = subprocess.run([sys.executable, str(Path(__file__).resolve()), '--execute-one', str(src), str(dest)], cwd=ROOT)
+    env = {**os.environ, **({'OMP_NUM_THREADS': str(threads)} if threads else {})}
+    r = subprocess.run([sys.executable, str(Path(__file__).resolve()), '--execute-one', str(src), str(dest)], cwd=ROOT,
+                       env=env)
     if r.returncode: raise RuntimeError(f"the notebook's process exited with {r.returncode} (its error is above)")
+
+def execute_all(jobs:list[tuple[Path, Path]], workers:int) -> None:
+    "Execute each `(src, dest)` of `jobs`, `workers` notebooks at a time with one thread each (as nbdev-test does)."
+    from concurrent.futures import ThreadPoolExecutor
+    def run(job):
+        t = time.time()
+        try: execute(*job, threads=1 if workers > 1 else None)
+        except Exception as e: return job[0], e, time.time()-t
+        return job[0], None, time.time()-t
+    with ThreadPoolExecutor(workers) as pool:
+        for src, err, secs in pool.map(run, jobs):
+            if err: sys.exit(f"FAIL: executing {src.relative_to(ROOT)} for the docs: {type(err).__name__}: {err}")
+            log(f"  executed {src.relative_to(ROOT)} in {secs:.1f} s")
 
 # ---------------------------------------------------------------- 2. nbdev's docs processors
 class DocsProcs(FilterDefaults):
@@ -378,6 +393,7 @@ def main():
     p.add_argument('--serve', action='store_true', help='serve docs/ on http://127.0.0.1:8000 after building')
     p.add_argument('--reuse', action='store_true',
                    help='reuse executed notebooks newer than their source and the library (faster rebuilds while editing)')
+    p.add_argument('--workers', type=int, default=2, help='notebooks executed at the same time (default 2)')
     p.add_argument('--only', nargs='+', default=None, metavar='NOTEBOOK',
                    help='execute only these notebooks; the others reuse their last executed copy (while editing)')
     args = p.parse_args()
@@ -395,15 +411,20 @@ def main():
     PAGES.mkdir(parents=True, exist_ok=True)
     pages, results, prev_in_test = [], {}, os.environ.get('IN_TEST')
     os.environ['IN_TEST'] = '1'                        # as nbdev-test and nbdev-proc-nbs do
+    reused, jobs = set(), []
+    for src in srcs:
+        executed = STAGE/'executed'/page_name(src, nbs)
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        if (args.reuse and is_fresh(executed, src)) or (only is not None and src.resolve() not in only and executed.exists()):
+            reused.add(src)
+        else: jobs.append((src, executed))
+    # Each notebook runs in its own process, so two can run side by side: with one thread each they share 2 cores
+    # better than one notebook with two threads (most of a notebook's time is single-threaded Python).
+    execute_all(sorted(jobs, key=lambda j: j[0].parent == nbs), workers=args.workers)   # tutorials (longest) first
     for src in srcs:
         t = time.time()
         rel = page_name(src, nbs)
-        executed = STAGE/'executed'/rel
-        executed.parent.mkdir(parents=True, exist_ok=True)
-        reuse = (args.reuse and is_fresh(executed, src)) or (only is not None and src.resolve() not in only and executed.exists())
-        try:
-            if not reuse: execute(src, executed)
-        except Exception as e: sys.exit(f"FAIL: executing {src.relative_to(ROOT)} for the docs: {type(e).__name__}: {e}")
+        executed, reuse = STAGE/'executed'/rel, src in reused
         try: nb = nbdev_process(executed, src)
         except Exception as e: sys.exit(f"FAIL: processing {src.relative_to(ROOT)} for the docs: {type(e).__name__}: {e}")
         row = last_results_row(read_nb(executed))
