@@ -40,7 +40,7 @@ def _converter(tp):
     types = _plain_types(tp)
     if len(types) == 1 and types[0] in (int, float, str): return types[0]
     def convert(s:str):
-        for t in types:
+        for t in sorted(types, key=lambda t: t is str):   # a number if it reads as one ('0.2'), else the string
             try:
                 if t in (int, float): return t(s)
                 if t in (tuple, list): return t(json.loads(f"[{s.strip().strip('()[]')}]"))
@@ -60,15 +60,20 @@ def _add_option(p, name, tp, help:str, default=None):
         else: p.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction, default=None, help=help)
     else: p.add_argument(_flag(name), dest=name, type=_converter(tp), default=default, help=help)
 
+def _docs(o) -> dict:
+    "The parameter or field comments of `o` (none for a class made without source, e.g. by `make_dataclass`)."
+    try: return docments(o)
+    except (OSError, TypeError): return {}
+
 def train_parser(prog:str='resnet_fa train') -> argparse.ArgumentParser:
     "The `train` command's parser: the run options of `train`, then one flag per `Recipe` field."
     p = argparse.ArgumentParser(prog=prog, description=train_cmd.__doc__)
-    hints, docs = typing.get_type_hints(train), docments(train)
+    hints, docs = typing.get_type_hints(train), _docs(train)
     run_opts = [n for n, prm in inspect.signature(train).parameters.items() if prm.kind == prm.POSITIONAL_OR_KEYWORD]
     defaults = {n: prm.default for n, prm in inspect.signature(train).parameters.items()}
     for name in run_opts: _add_option(p, name, hints.get(name, str), docs.get(name) or '', defaults[name])
     g = p.add_argument_group('recipe settings', "Each replaces the recipe's own value (see `resnet_fa recipes`).")
-    hints, docs = typing.get_type_hints(Recipe), docments(Recipe)
+    hints, docs = typing.get_type_hints(Recipe), _docs(Recipe)
     for f in dataclasses.fields(Recipe):
         if f.name in _NOT_FLAGS or f.name in run_opts: continue
         what = docs.get(f.name) or f"the recipe's `{f.name}`"

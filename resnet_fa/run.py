@@ -71,14 +71,18 @@ class RunLock:
         try: return int(self.path.read_text().strip() or 0) or None
         except (OSError, ValueError): return None
 
+    def check(self):
+        "Raise a one-line error if another live process holds the lock."
+        pid = self._holder()
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            raise ResnetFaError(f"{self.path.parent} is being written by another run (process {pid}): wait for it to "
+                                "finish, or write to another --out folder.")
+
     def acquire(self):
         for _ in range(3):
             try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                pid = self._holder()
-                if pid is not None and pid != os.getpid() and _alive(pid):
-                    raise ResnetFaError(f"{self.path.parent} is being written by another run (process {pid}): wait for "
-                                        "it to finish, or write to another --out folder.") from None
+                self.check()
                 self.path.unlink(missing_ok=True)   # stale: its process is gone
                 continue
             with os.fdopen(fd, 'w') as f: f.write(f"{os.getpid()}\n")
@@ -101,7 +105,8 @@ _LIMITS = dict(    # option: (test, what it must be)
     pct_start=(lambda v: 0 <= v <= 1, 'from 0 to 1'), warmup_iters=(lambda v: v >= 0, '0 or more'),
     tta_shift=(lambda v: v >= 0, '0 or more'), norm_bias_lr=(lambda v: v > 0, 'more than 0'),
     workers=(lambda v: v >= 0, '0 or more'), keep_best=(lambda v: v >= 0, '0 or more'),
-    seed=(lambda v: v >= 0, '0 or more'), num_it=(lambda v: v >= 1, 'at least 1'), k=(lambda v: v >= 1, 'at least 1'),
+    seed=(lambda v: 0 <= v < 2**32, 'from 0 to 2**32-1'), num_it=(lambda v: v >= 1, 'at least 1'),
+    k=(lambda v: v >= 1, 'at least 1'),
     resize=(lambda v: v >= 1, 'at least 1 (pixels)'), port=(lambda v: 0 <= v <= 65535, 'from 0 to 65535'))
 
 def check_options(**opts):
@@ -272,8 +277,8 @@ def _refuse_existing(run:Path, overwrite:bool):
     "An existing run in `run` is kept unless `overwrite`: then its files (and only those) are removed."
     if not (run/'config.json').exists(): return
     if not overwrite:
-        state = 'finished' if (run/'results.json').exists() else 'unfinished'
-        raise ResnetFaError(f"{run} already holds a {state} run: pass --resume to continue it, --overwrite to replace "
+        state = 'a finished' if (run/'results.json').exists() else 'an unfinished'
+        raise ResnetFaError(f"{run} already holds {state} run: pass --resume to continue it, --overwrite to replace "
                             "it, or another --out folder.")
     for name in _RUN_FILES:
         p = run/name
@@ -320,7 +325,9 @@ def train(data=None, # A dataset name or a folder or .tgz of images (default: di
     spread = distributed_config(r.bs, sync_bn)   # a batch the processes cannot share stops here, before any folder
     target = run_path(out, name=f"{Path(str(data)).name}-{r.arch}")
     existed = target.exists()
-    if existed and is_main_process() and not overwrite: _refuse_existing(target, False)   # before making anything
+    if existed and is_main_process():   # say so before making anything: another run writing it, or a run kept
+        RunLock(target).check()
+        if not overwrite: _refuse_existing(target, False)
     run = _agreed_run_dir(target, name='')
     lock = RunLock(run) if is_main_process() else None
     try:
@@ -380,6 +387,7 @@ def _resume_info(run) -> dict|None:
 def _resume(out, given:dict, workers=None, quiet=False):
     if out is None: raise ResnetFaError("--resume needs --out, the run folder to continue.")
     config, run = run_config(out), run_path(out)
+    if is_main_process(): RunLock(run).check()   # a run still being written is not resumed beside itself
     r = run_recipe(config)
     bad = _conflicts(config, r, given)
     if bad: raise ResnetFaError(f"A resumed run keeps its own settings; leave out {', '.join(bad)}.")
