@@ -372,8 +372,11 @@ def serve_cmd(
 # %% ../nbs/08_serve.ipynb #95dddbde
 def _run_as_script():
     "`python -m resnet_fa.serve ...`: `resnet_fa serve ...` with the console script's one-line errors (exit 2)."
+    p = anno_parser(serve_cmd, prog='python -m resnet_fa.serve')
+    def error(message): raise ResnetFaError(f"{message} (see `resnet_fa serve --help`).")
+    p.error = error
     try:
-        args = vars(anno_parser(serve_cmd, prog='python -m resnet_fa.serve').parse_args())
+        args = vars(p.parse_args())
         serve_cmd(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})
     except ResnetFaError as e:
         print(f"resnet_fa: error: {e}", file=sys.stderr); sys.exit(2)
