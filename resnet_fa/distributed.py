@@ -38,7 +38,7 @@ def main_print(*args, **kwargs):
 
 # %% ../nbs/07_distributed.ipynb #c0f090a6
 def init_distributed() -> torch.device|None:
-    "Join the process group the launcher describes (NCCL on GPUs, gloo on CPUs); this process's device, or None in a single process."
+    "Join the process group the launcher describes (NCCL on GPUs, gloo on CPUs); this process's device (None alone)."
     if world_size() == 1: return None
     from accelerate import PartialState
     # Accelerate picks gloo only with `cpu=True`: without it, CPU processes would each train a model of their own
@@ -62,23 +62,27 @@ def main_process_first():
 def per_process_bs(bs:int) -> int:
     "Each process's share of the global batch `bs`."
     n = world_size()
-    if bs % n: raise ResnetFaError(f"The batch size {bs} is the global batch and must divide evenly among the {n} processes: use --bs {max(n, bs//n*n)}.")
+    if bs % n: raise ResnetFaError(f"The batch size {bs} is the global batch and must divide evenly among the {n} "
+                                   f"processes: use --bs {max(n, bs//n*n)}.")
     return bs // n
 
 def distributed_config(bs:int, sync_bn:bool=False) -> dict:
     "How a run is spread over processes, for its `config.json` (checked before anything is written)."
     if sync_bn and world_size() > 1 and not torch.cuda.is_available():
-        raise ResnetFaError("--sync-bn needs GPUs: PyTorch's SyncBatchNorm does not run on the CPU. Leave it out on CPUs.")
+        raise ResnetFaError("--sync-bn needs GPUs: PyTorch's SyncBatchNorm does not run on the CPU. "
+                            "Leave it out on CPUs.")
     backend = dist.get_backend() if dist.is_initialized() else None
-    return dict(processes=world_size(), backend=backend, bs_global=bs, bs_per_process=per_process_bs(bs), sync_bn=sync_bn,
+    return dict(processes=world_size(), backend=backend, bs_global=bs, bs_per_process=per_process_bs(bs),
+                sync_bn=sync_bn,
                 lr_scaling="none: --bs is the global batch, so the recipe's learning rate applies unchanged")
 
 def check_same_processes(trained:int):
     "Stop with a clear message unless this launch has the `trained` number of processes a run was started with."
     n = world_size()
     if trained != n:
+        how = f'torchrun --nproc_per_node {trained} ...'
         raise ResnetFaError(f"This run was trained on {trained} process(es), not {n}: resume it with the same number "
-                            f"({'a plain resnet_fa train --resume' if trained == 1 else f'torchrun --nproc_per_node {trained} ...'}).")
+                            f"({'a plain resnet_fa train --resume' if trained == 1 else how}).")
 
 # %% ../nbs/07_distributed.ipynb #3794c827
 class ShardedDL(DistributedDL):
@@ -106,7 +110,7 @@ class ShardedDL(DistributedDL):
 @contextmanager
 def main_process_alone():
     "For the block, let the main process use fastai alone (evaluation after training) while the others have finished."
-    # fastai gathers every tensor it detaches from all processes whenever `WORLD_SIZE` > 1, and would wait for the others forever
+    # fastai gathers every tensor it detaches from all processes whenever `WORLD_SIZE` > 1: it would wait forever
     n = os.environ.get('WORLD_SIZE')
     if n is not None: os.environ['WORLD_SIZE'] = '1'
     try: yield
@@ -117,7 +121,7 @@ def _batchnorm_types(model) -> dict:
     return {n: type(m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and n}
 
 def revert_sync_batchnorm(model, types:dict):
-    "Put back the BatchNorm layers of `types` (name: class) that `nn.SyncBatchNorm.convert_sync_batchnorm` replaced in `model`."
+    "Put back the BatchNorm layers of `types` (name: class) that `convert_sync_batchnorm` replaced in `model`."
     for name, m in list(model.named_modules()):
         if not isinstance(m, nn.SyncBatchNorm) or name not in types: continue
         bn = types[name](m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)
@@ -128,7 +132,7 @@ def revert_sync_batchnorm(model, types:dict):
     return model
 
 def weights_checksum(model_or_state) -> str:
-    "SHA-256 of a model's (or state dict's) names, dtypes, shapes and values, to compare the weights of processes or files."
+    "SHA-256 of a model's (or state dict's) names, dtypes, shapes and values, to compare weights of processes or files."
     state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
     h = hashlib.sha256()
     for k, v in sorted(state.items()):
@@ -139,7 +143,7 @@ def weights_checksum(model_or_state) -> str:
 
 # %% ../nbs/07_distributed.ipynb #c2c0996f
 class DDPTrainer(DistributedTrainer):
-    "fastai's `DistributedTrainer` on GPUs or CPUs, with exact validation metrics, equal decisions on every process and portable checkpoints."
+    "fastai's `DistributedTrainer` on GPUs or CPUs: exact validation metrics, equal decisions, portable checkpoints."
     def __init__(self, sync_bn:bool=False, **kwargs):
         super().__init__(sync_bn=sync_bn, cpu=not torch.cuda.is_available(), **kwargs)
         self.plain_loaders, self.checksum, self.alone, self.validating = None, None, ExitStack(), False
@@ -177,12 +181,13 @@ class DDPTrainer(DistributedTrainer):
         self.learn.loss = loss / world_size()
 
     def after_fit(self):
-        self.checksum = weights_checksum(self.learn.model.module)  # before any change made in one process only (the best checkpoint)
+        # before any change made in one process only (the best checkpoint)
+        self.checksum = weights_checksum(self.learn.model.module)
         super().after_fit()
         self.unshard(self.dls)
         if self.sync_bn: revert_sync_batchnorm(self.learn.model, self.bn_types)
         self._compare_checksums()
-        # the later `after_fit` callbacks (TensorBoard's report in the main process) evaluate in one process: no more gathering
+        # the later `after_fit` callbacks (TensorBoard's report in the main process) evaluate in one process alone
         self.alone.enter_context(main_process_alone())
 
     def _compare_checksums(self):
@@ -190,12 +195,13 @@ class DDPTrainer(DistributedTrainer):
         dist.all_gather_object(sums, self.checksum)
         print(f"process {rank_distrib()}/{world_size()}: weights sha256 {self.checksum}", flush=True)
         if is_main_process() and len(set(sums)) > 1:
-            warnings.warn(f"The processes ended with different weights ({', '.join(s[:12] for s in sums)}): only rank 0's are saved.")
+            warnings.warn(f"The processes ended with different weights ({', '.join(s[:12] for s in sums)}): "
+                          "only rank 0's are saved.")
 
 # %% ../nbs/07_distributed.ipynb #0bfd1b3d
 @contextmanager
 def ddp_ctx(learn, sync_bn:bool=False, **kwargs):
-    "Train `learn` with DDP across the processes the launcher started (a no-op in a single process); `kwargs` go to `Accelerator`."
+    "Train `learn` with DDP across the processes the launcher started (a no-op alone); `kwargs` go to `Accelerator`."
     if world_size() == 1: yield learn; return
     trainer = DDPTrainer(sync_bn=sync_bn, **kwargs)
     trainer.shard(learn.dls)
@@ -212,7 +218,7 @@ def ddp_ctx(learn, sync_bn:bool=False, **kwargs):
         for cb in logs_preds: cb.log_preds = True
 
 class MainProcessResume(ResumeCheckpoint):
-    "`ResumeCheckpoint` for DDP: every process resumes from the state the main process saved; only the main process saves it."
+    "`ResumeCheckpoint` for DDP: every process resumes from the state the main process saved, which it alone saves."
     def after_epoch(self):
         if is_main_process(): super().after_epoch()
 

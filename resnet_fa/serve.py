@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
-from fastcore.script import call_parse
+from fastcore.script import anno_parser, store_true
 from fastai.data.transforms import Normalize
 from fastai.vision.augment import Resize, ResizeMethod, CropPad, RandomResizedCropGPU
 from pytorch_grad_cam.utils.image import show_cam_on_image
@@ -21,6 +21,7 @@ from .models import create_model
 from .data import to_rgb, image_tfms, SquareResize, RandomScaleCrop, CachedImage
 from .callbacks import load_safetensors, safetensors_metadata
 from .interpret import gradcam_maps, gradcam_target_layer
+from .run import load_run, load_export, run_file, check_options
 import resnet_fa
 
 # %% auto #0
@@ -36,20 +37,21 @@ def _too_large(w, h, max_pixels) -> ResnetFaError:
                          f"{max_pixels/1e6:.0f} megapixels: send a smaller image.")
 
 def open_image(source, max_pixels:int=MAX_PIXELS, min_side:int=224) -> Image.Image:
-    "RGB image from a path or file object, decoded at no more than `max_pixels` pixels (large JPEGs at a reduced scale, at least `min_side` px)."
+    "RGB image from a path or file, at most `max_pixels` big (large JPEGs decoded smaller, >= `min_side` px)."
     name = Path(str(getattr(source, 'name', source))).name
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # the pixel limit below is stricter
             im = Image.open(source)
     except Image.DecompressionBombError:
-        raise ResnetFaError(f"{name} has too many pixels to open safely (PIL refuses it as a possible decompression bomb): "
+        raise ResnetFaError(f"{name} has too many pixels to open safely (PIL refuses it as a possible decompression "
+                            "bomb): "
                             f"send an image of at most {max_pixels/1e6:.0f} megapixels.") from None
     except FileNotFoundError: raise ResnetFaError(f"No such file: {source}") from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise ResnetFaError(f"{name} is not an image this app can read (PNG, JPEG, WebP, GIF, BMP or TIFF).") from None
     with im:
-        if im.width*im.height > max_pixels: im.draft('RGB', (min_side, min_side))  # JPEG only; a no-op for other formats
+        if im.width*im.height > max_pixels: im.draft('RGB', (min_side, min_side))  # JPEG only; a no-op for others
         if im.width*im.height > max_pixels: raise _too_large(im.width, im.height, max_pixels)
         try: im.load()
         except (OSError, ValueError, SyntaxError) as e:
@@ -61,7 +63,7 @@ SPEC_FILE = 'serve.json'
 
 @dataclass
 class ServingSpec:
-    "What serving a model needs besides its weights: architecture, class names, input geometry, normalisation, example files."
+    "What serving a model needs besides its weights: architecture, classes, input geometry, normalisation, examples."
     arch: str
     vocab: list
     size: int                   # side of the (square) model input
@@ -80,8 +82,10 @@ class ServingSpec:
     def load(cls, folder) -> ServingSpec:
         "The spec in `folder`'s `serve.json`."
         path = Path(folder)/SPEC_FILE
-        try: return cls(**json.loads(path.read_text()))
+        try: spec = cls(**json.loads(run_file(folder, SPEC_FILE).read_text()))
         except (OSError, ValueError, TypeError) as e: raise ResnetFaError(f"Cannot read {path}: {e}") from None
+        for f in spec.examples: run_file(folder, f)   # a file the app publishes never lies outside the folder
+        return spec
 
 # %% ../nbs/08_serve.ipynb #cd444cda
 def _resize_step(t, size, crop) -> tuple:
@@ -101,7 +105,8 @@ def input_geometry(dl) -> tuple[int, float]:
     size, crop = None, 1.
     for t in [*image_tfms(dl), *dl.after_batch.fs]:
         if getattr(t, 'split_idx', None) != 0: size, crop = _resize_step(t, size, crop)
-    if size is None: raise ResnetFaError("The validation images are not resized to a fixed size: the app cannot tell the model's input size.")
+    if size is None: raise ResnetFaError("The validation images are not resized to a fixed size: the app cannot tell "
+                                         "the model's input size.")
     return int(size), float(crop)
 
 def _normalisation(dl) -> tuple[list, list]:
@@ -110,7 +115,7 @@ def _normalisation(dl) -> tuple[list, list]:
     return [0.]*3, [1.]*3
 
 def serving_spec(dls, arch:str, examples=()) -> ServingSpec:
-    "The `ServingSpec` of a model named `arch` trained on `dls` (its class names, validation geometry and normalisation)."
+    "The `ServingSpec` of a model named `arch` trained on `dls` (its classes, validation geometry and normalisation)."
     size, crop = input_geometry(dls.valid)
     mean, std = _normalisation(dls.valid)
     return ServingSpec(arch=arch, vocab=list(map(str, dls.vocab)), size=size, crop=crop, mean=mean, std=std,
@@ -130,15 +135,17 @@ class ImageClassifier:
         folder = Path(folder)
         spec = ServingSpec.load(folder)
         model = create_model(spec.arch, n_out=len(spec.vocab))
-        saved = load_safetensors(model, folder/'model.safetensors').get('vocab')
+        saved = load_safetensors(model, run_file(folder, 'model.safetensors')).get('vocab')
         if saved is not None and list(map(str, saved)) != spec.vocab:
-            raise ResnetFaError(f"{folder/SPEC_FILE} lists other classes than the weights in {folder/'model.safetensors'}: delete it to have it written again.")
+            raise ResnetFaError(f"{folder/SPEC_FILE} lists other classes than the weights in "
+                                f"{folder/'model.safetensors'}: "
+                                "delete it to have it written again.")
         return cls(model, spec, folder)
 
     @property
     def examples(self) -> list[Path]:
         "The example images that exist."
-        return [p for p in (self.folder/f for f in self.spec.examples) if p.is_file()] if self.folder else []
+        return [p for p in (run_file(self.folder, f) for f in self.spec.examples) if p.is_file()] if self.folder else []
 
     def crop(self, img:Image.Image, side:int|None=None) -> Image.Image:
         "The centre square part of `img` the model sees, resized to `side` (default: the model's input side)."
@@ -160,15 +167,19 @@ class ImageClassifier:
         idxs = [self._index(c) for c in classes]
         maps = gradcam_maps(self.model, self.tensor(img).repeat(len(idxs), 1, 1, 1), idxs, self.layer)
         shown = np.asarray(self.crop(img, self.display), dtype=np.float32)/255
-        big = [np.asarray(Image.fromarray(m.astype(np.float32), mode='F').resize((self.display,)*2, Image.BILINEAR)) for m in maps]
+        big = [np.asarray(Image.fromarray(m.astype(np.float32), mode='F').resize((self.display,)*2, Image.BILINEAR))
+               for m in maps]
         return [Image.fromarray(show_cam_on_image(shown, m.clip(0, 1), use_rgb=True)) for m in big]
 
     def _index(self, c) -> int:
-        if str(c) not in self.spec.vocab: raise ResnetFaError(f"Unknown class {c!r}; the classes are {', '.join(self.spec.vocab[:10])}{'...' if len(self.spec.vocab) > 10 else ''}.")
+        vocab = self.spec.vocab
+        if str(c) not in vocab:
+            more = '...' if len(vocab) > 10 else ''
+            raise ResnetFaError(f"Unknown class {c!r}; the classes are {', '.join(vocab[:10])}{more}.")
         return self.spec.vocab.index(str(c))
 
     def classify(self, img:Image.Image, chosen:str|None=None, k:int=5) -> dict:
-        "Top-`k` probabilities (`probs`), the top and `chosen` classes (default: the runner-up) and their heat maps (`maps`)."
+        "Top-`k` probabilities (`probs`), the top and `chosen` (default: runner-up) classes, their heat maps (`maps`)."
         p = self.probs(img)
         order = p.argsort(descending=True).tolist()
         top, chosen = self.spec.vocab[order[0]], chosen or self.spec.vocab[order[min(1, len(order)-1)]]
@@ -186,7 +197,7 @@ def _example_items(ds, n:int) -> list:
 def _file_safe(name:str) -> str: return re.sub(r'[^\w.-]+', '_', name)  # class names may hold spaces or slashes
 
 def _copy_examples(ds, folder, n:int) -> list[str]:
-    "Copy up to `n` validation images of `ds`, one per class, into `folder/examples`; return their paths relative to `folder`."
+    "Copy up to `n` validation images of `ds`, one per class, into `folder/examples`; their paths relative to `folder`."
     out = Path(folder)/'examples'
     out.mkdir(exist_ok=True)
     names = []
@@ -197,8 +208,7 @@ def _copy_examples(ds, folder, n:int) -> list[str]:
     return names
 
 def prepare_serving(run, n_examples:int=8) -> ServingSpec:
-    "Write `serve.json` and up to `n_examples` validation images (`examples/`) into run folder `run`, with `load_run` (needs the run's data)."
-    from resnet_fa.cli import load_run  # see above: cli imports this module
+    "Write `serve.json` and up to `n_examples` validation images (`examples/`) into run folder `run` (needs its data)."
     run = Path(run)
     for f in ('config.json', 'model.safetensors'):
         if not (run/f).is_file(): raise ResnetFaError(f"{run} is not a finished resnet_fa run folder: it has no {f}.")
@@ -209,23 +219,23 @@ def prepare_serving(run, n_examples:int=8) -> ServingSpec:
         examples = _copy_examples(learn.dls.valid_ds, run, n_examples)
         spec = serving_spec(learn.dls, safetensors_metadata(run/'model.safetensors')['arch'], examples)
         spec.save(run)
-    except OSError as e: raise ResnetFaError(f"Cannot write {SPEC_FILE} and examples/ into {run}: {e.strerror}.") from None
+    except OSError as e:
+        raise ResnetFaError(f"Cannot write {SPEC_FILE} and examples/ into {run}: {e.strerror}.") from None
     return spec
 
-def _from_export(path) -> ImageClassifier:
-    "The classifier of fastai's `export.pkl` at `path` (unpickled), with the examples of the run folder it is in, if served before."
-    from fastai.learner import load_learner
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='load_learner')  # the help and the docs say that it unpickles
-        learn = load_learner(path)
+def _from_export(path, trust_pickle:bool=False) -> ImageClassifier:
+    "The classifier of fastai's `export.pkl` at `path` (unpickled, if `trust_pickle`), with its run folder's examples."
+    learn = load_export(path, trust_pickle)
     served = (path.parent/SPEC_FILE).is_file()
     examples = ServingSpec.load(path.parent).examples if served else []
     return ImageClassifier(learn.model, serving_spec(learn.dls, type(learn.model).__name__, examples), path.parent)
 
-def load_classifier(source) -> ImageClassifier:
-    "The `ImageClassifier` of a run folder (`serve.json` written on first use) or of an `export.pkl` (unpickled: trusted files only)."
+def load_classifier(source, # A run folder, or an export.pkl
+                    trust_pickle:bool=False, # Allow an export.pkl (unpickled: it can run any code it holds)
+                   ) -> ImageClassifier:
+    "The `ImageClassifier` of a run folder (`serve.json` written on first use) or of an `export.pkl` (if trusted)."
     path = Path(source).expanduser()
-    if path.is_file() and path.suffix == '.pkl': return _from_export(path)
+    if path.is_file() and path.suffix == '.pkl': return _from_export(path, trust_pickle)
     if not path.is_dir():
         raise ResnetFaError(f"No run folder or export.pkl at {source}." if not path.exists() else
                             f"{source} is neither a run folder nor an export.pkl.")
@@ -263,17 +273,19 @@ def _predict_fn(clf:ImageClassifier, gr):
     return predict
 
 def build_app(clf:ImageClassifier):
-    "The Gradio `Blocks` app of `clf`: upload box, class drop-down and examples; top-5 classes and two Grad-CAM heat maps."
+    "The Gradio `Blocks` app of `clf`: upload box, class drop-down, examples; top-5 classes and two Grad-CAM heat maps."
     gr = _gradio()
     title = f"resnet_fa: {clf.spec.arch}, {len(clf.spec.vocab)} classes"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"## {title}\nDrop an image (or click one of the examples) to see the model's five most likely "
-                    "classes and Grad-CAM heat maps of the parts of the image that drive its top class and a class you pick.")
+                    "classes and Grad-CAM heat maps of the parts of the image that drive its top class and a class "
+                    "you pick.")
         with gr.Row():
             with gr.Column():
                 image = _upload_box(gr, label='Image', sources=['upload', 'clipboard'], height=300)
                 chosen = gr.Dropdown(clf.spec.vocab, value=None, label='Heat map for class (empty: the runner-up)')
-                if clf.examples: gr.Examples([[str(f)] for f in clf.examples], inputs=[image], label='Validation images')
+                if clf.examples:
+                    gr.Examples([[str(f)] for f in clf.examples], inputs=[image], label='Validation images')
             with gr.Column():
                 label = gr.Label(num_top_classes=5, label='Top 5 classes')
                 caption = gr.Markdown()
@@ -288,19 +300,21 @@ def build_app(clf:ImageClassifier):
 def launch_app(demo, host:str|None='127.0.0.1', port:int|None=None, **kwargs):
     "Serve the Gradio app `demo` on `host`:`port` until interrupted: no share link, no web fonts, uploads up to 50 MB."
     gr = _gradio()
-    theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
-    try: return demo.launch(server_name=host, server_port=port, share=False, theme=theme, max_file_size='50mb', **kwargs)
+    theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'],
+                              font_mono=['ui-monospace', 'monospace'])
+    try:
+        return demo.launch(server_name=host, server_port=port, share=False, theme=theme, max_file_size='50mb', **kwargs)
     except OSError as e: raise ResnetFaError(f"Cannot serve on {host}:{port}: {e}") from None
 
-def serve(source, port:int=7860, host:str='127.0.0.1', **kwargs):
-    "Serve the model of `source` (a run folder or an export.pkl) as a web app at http://`host`:`port`."
+def serve(source, port:int=7860, host:str='127.0.0.1', trust_pickle:bool=False, **kwargs):
+    "Serve the model of `source` (a run folder, or an export.pkl if `trust_pickle`) at http://`host`:`port`."
     _gradio()  # before loading the model: say at once if gradio is missing
-    demo = build_app(load_classifier(source))
+    demo = build_app(load_classifier(source, trust_pickle))
     print(f"Serving {source} at http://{host}:{port} (Ctrl+C to stop)")
     return launch_app(demo, host=host, port=port, **kwargs)
 
 # %% ../nbs/08_serve.ipynb #b2c5226b
-_APP_PY = '''"""Hugging Face Space: the resnet_fa web demo of the model in model/ (written by `resnet_fa serve RUN --space DIR`)."""
+_APP_PY = '''"""Hugging Face Space: the resnet_fa web demo of the model in model/ (by `resnet_fa serve RUN --space`)."""
 from pathlib import Path
 from resnet_fa.serve import space_app, launch_app
 
@@ -316,42 +330,57 @@ def _space_readme(spec:ServingSpec) -> str:
     try: sdk = f"sdk_version: {importlib.metadata.version('gradio')}\n"
     except importlib.metadata.PackageNotFoundError: sdk = ''
     return (f"---\ntitle: {spec.arch} classifier\nsdk: gradio\n{sdk}app_file: app.py\n---\n\n"
-            f"A {spec.arch} trained with [resnet_fa](https://github.com/resnet-fa/resnet_fa) on {len(spec.vocab)} classes: "
+            f"A {spec.arch} trained with [resnet_fa](https://github.com/resnet-fa/resnet_fa) on {len(spec.vocab)} "
+            "classes: "
             "upload an image to see its five most likely classes and Grad-CAM heat maps.\n")
 
 def write_space(run, dest) -> Path:
-    "Write a Hugging Face Space into `dest`: `app.py`, `requirements.txt`, `README.md` and `model/` from run folder `run`."
-    run, model = Path(run), Path(dest)/'model'
-    if not run.is_dir(): raise ResnetFaError(f"A Space is made from a run folder (weights without pickle); {run} is not a folder.")
+    "Write a Hugging Face Space into `dest`: `app.py`, `requirements.txt`, `README.md` and `model/` from run `run`."
+    run, dest = Path(run), Path(dest)
+    if not run.is_dir():
+        raise ResnetFaError(f"A Space is made from a run folder (weights without pickle); {run} is not a folder.")
     spec = ServingSpec.load(run) if (run/SPEC_FILE).is_file() else prepare_serving(run)
     try:
+        dest.mkdir(parents=True, exist_ok=True)
+        model = run_file(dest, 'model')   # every file is written inside `dest`, even where `dest` holds links
         (model/'examples').mkdir(parents=True, exist_ok=True)
-        for f in ['model.safetensors', *spec.examples]: shutil.copyfile(run/f, model/f)
-        spec.save(model)
-        (model.parent/'app.py').write_text(_APP_PY)
-        (model.parent/'requirements.txt').write_text(f"resnet_fa[serve]=={resnet_fa.__version__}\n")
-        (model.parent/'README.md').write_text(_space_readme(spec))
+        for f in ['model.safetensors', *spec.examples]: shutil.copyfile(run_file(run, f), run_file(model, f))
+        run_file(model, SPEC_FILE); spec.save(model)
+        run_file(dest, 'app.py').write_text(_APP_PY)
+        run_file(dest, 'requirements.txt').write_text(f"resnet_fa[serve]=={resnet_fa.__version__}\n")
+        run_file(dest, 'README.md').write_text(_space_readme(spec))
     except OSError as e: raise ResnetFaError(f"Cannot write the Space into {dest}: {e.strerror}.") from None
     return model.parent
 
 # %% ../nbs/08_serve.ipynb #f116e49b
-def _run_as_script():
-    "`python -m resnet_fa.serve ...`: `resnet_fa serve ...` through the CLI's dispatcher (one-line errors, exit 2)."
-    from resnet_fa import cli  # its COMMANDS hold the imported module's serve_cmd, not this `__main__` copy's
-    sys.exit(cli.main(['serve', *sys.argv[1:]]))
-
-if __name__ == '__main__': _run_as_script()
-
-# %% ../nbs/08_serve.ipynb #95dddbde
-@call_parse
 def serve_cmd(
-    run:str, # A run folder written by `resnet_fa train`, or an export.pkl (loaded with fastai's load_learner, which unpickles it: only files you trust)
+    run:str, # A run folder written by `resnet_fa train`, or an export.pkl with --trust-pickle
     port:int=7860, # Port of the web app
     host:str='127.0.0.1', # Address to listen on; 0.0.0.0 makes the app reachable from other machines
     space:str=None, # Instead of serving, write a Hugging Face Space into this folder (app.py, requirements.txt, model/)
+    trust_pickle:store_true=False, # Allow RUN to be an export.pkl: loading a pickle runs any code it holds
 ):
     "Serve a trained model as a web app: top-5 classes and Grad-CAM heat maps of an uploaded image."
+    check_options(port=port)
     if space:
+        if Path(run).suffix == '.pkl':
+            raise ResnetFaError("A Space is made from a run folder (weights without pickle), not a pickle.")
         print(f"Hugging Face Space written to {write_space(run, space)}")
         return
-    serve(run, port=port, host=host)
+    serve(run, port=port, host=host, trust_pickle=trust_pickle)
+
+# %% ../nbs/08_serve.ipynb #95dddbde
+def _run_as_script():
+    "`python -m resnet_fa.serve ...`: `resnet_fa serve ...` with the console script's one-line errors (exit 2)."
+    p = anno_parser(serve_cmd, prog='python -m resnet_fa.serve')
+    def error(message): raise ResnetFaError(f"{message} (see `resnet_fa serve --help`).")
+    p.error = error
+    try:
+        args = vars(p.parse_args())
+        serve_cmd(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})
+    except ResnetFaError as e:
+        print(f"resnet_fa: error: {e}", file=sys.stderr); sys.exit(2)
+    except KeyboardInterrupt:
+        print("resnet_fa: interrupted", file=sys.stderr); sys.exit(130)
+
+if __name__ == '__main__': _run_as_script()

@@ -188,3 +188,22 @@ def test_speed_recipe_reports_tta(cli, cifar_subset, tmp_path):
     assert 0 <= metrics['accuracy_shift_tta'] <= 1
     assert f"validation accuracy with flip and shift TTA: {metrics['accuracy_shift_tta']:.4f}" in res.stdout
     assert json.loads((tmp_path/'run'/'config.json').read_text())['recipe']['arch'] == 'airbench_resnet8'
+
+def test_a_new_recipe_field_is_a_flag(monkeypatch, tmp_path):
+    "A field added to `Recipe` becomes a `train` flag and reaches the run's recipe, with no change in cli or run."
+    import dataclasses, resnet_fa.cli as cli, resnet_fa.run as run_mod
+    from resnet_fa.learner import RECIPES
+    R2 = dataclasses.make_dataclass('Recipe', [('channels_last', bool, dataclasses.field(default=False)),
+                                               ('ema_decay', float, dataclasses.field(default=0.))], bases=(cli.Recipe,))
+    monkeypatch.setattr(cli, 'Recipe', R2)
+    p = cli.train_parser()
+    assert '--channels-last' in p.format_help() and '--ema-decay' in p.format_help()
+    args = vars(p.parse_args(['--channels-last', '--ema-decay', '0.99', '--epochs', '1', '--out', str(tmp_path/'r')]))
+    seen = {}
+    def fake_fit(learn, run, config, r): seen['recipe'] = r; return learn, run   # the training itself is not the point
+    monkeypatch.setattr(run_mod, 'get_recipe', lambda name: R2(**dataclasses.asdict(RECIPES[name])))
+    monkeypatch.setattr(run_mod, 'run_learner', lambda *a, **k: None)
+    monkeypatch.setattr(run_mod, 'fit_run', fake_fit)
+    cli.train_cmd(**args)
+    assert seen['recipe'].channels_last is True and seen['recipe'].ema_decay == 0.99 and seen['recipe'].epochs == 1
+    assert json.loads((tmp_path/'r'/'config.json').read_text())['recipe']['ema_decay'] == 0.99

@@ -44,7 +44,8 @@ def data(cifar_subset):
     if not (path/'test').exists(): (path/'valid').rename(path/'test')
     return path
 
-TRAIN = ['train', '--arch', 'resnet20', '--size', 16, '--bs', 32, '--precision', 'fp32', '--quiet']
+# `--recipe folder`: validate on test/ (a CIFAR-layout folder would otherwise get cifar10-onecycle's 10% hold-out)
+TRAIN = ['train', '--recipe', 'folder', '--arch', 'resnet20', '--size', 16, '--bs', 32, '--precision', 'fp32', '--quiet']
 
 @pytest.fixture(scope='module')
 def ddp_run(data, tmp_path_factory):

@@ -7,8 +7,8 @@ from PIL import Image
 pytest.importorskip('gradio')  # the `serve` extra; `pip install -e ".[dev]"` brings it
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-import resnet_fa.cli
-from resnet_fa.cli import load_run
+import resnet_fa.cli, resnet_fa.serve
+from resnet_fa.run import load_run
 from resnet_fa.core import ResnetFaError
 from resnet_fa.serve import load_classifier, open_image, ServingSpec
 from test_cli import assert_user_error  # exit 2, one line on stderr, no traceback
@@ -96,7 +96,7 @@ def test_served_run_needs_only_its_folder(server, run_dir, learner_predictions, 
     copy = tmp_path/'copy'
     shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns('checkpoints', 'export.pkl', '*.csv', '*.md'))
     def no_data(*args, **kwargs): raise AssertionError("load_run rebuilds the DataLoaders: serving must not need them")
-    monkeypatch.setattr(resnet_fa.cli, 'load_run', no_data)
+    monkeypatch.setattr(resnet_fa.serve, "load_run", no_data)
     clf = load_classifier(copy)
     assert all(p.is_file() for p in clf.examples) and len(clf.examples) == 8
     for f, _, pred, prob in learner_predictions[:3]:
