@@ -7,8 +7,7 @@ from fastai.vision.all import *  # noqa: F403 (re-exported: this module is a sta
 import importlib as _importlib
 import fastai.vision.all as _fastai_all, fastcore.all as _fastcore_all
 
-_MODULES = ('core', 'models', 'data', 'callbacks', 'learner', 'interpret', 'distributed', 'serve')
-_CLI_NAMES = ('train', 'load_run', 'export_learner', 'prepare_run_dir')
+_MODULES = ('core', 'models', 'data', 'callbacks', 'learner', 'interpret', 'distributed', 'run', 'serve')
 
 def _public_names() -> dict:
     "resnet_fa's public names (each module's `__all__`) that fastai.vision.all and fastcore.all do not define."
@@ -17,8 +16,6 @@ def _public_names() -> dict:
     for m in _MODULES:
         mod = _importlib.import_module(f'resnet_fa.{m}')  # serve imports gradio only when an app is built
         names.update({n: getattr(mod, n) for n in mod.__all__ if n not in taken})
-    cli = _importlib.import_module('resnet_fa.cli')
-    names.update({n: getattr(cli, n) for n in _CLI_NAMES if n not in taken})
     return names
 
 globals().update(_public_names())

@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.script import anno_parser, store_true
-from fastai.data.transforms import Normalize
 from fastai.vision.augment import Resize, ResizeMethod, CropPad, RandomResizedCropGPU
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from .core import ResnetFaError
 from .models import create_model
-from .data import to_rgb, image_tfms, SquareResize, RandomScaleCrop, CachedImage
+from .data import to_rgb, centre_square, image_tfms, SquareResize, RandomScaleCrop, CachedImage
 from .callbacks import load_safetensors, safetensors_metadata
-from .interpret import gradcam_maps, gradcam_target_layer
+from .interpret import gradcam_maps, gradcam_target_layer, normalize_stats
 from .run import load_run, load_export, run_file, check_options
 import resnet_fa
 
@@ -109,15 +108,10 @@ def input_geometry(dl) -> tuple[int, float]:
                                          "the model's input size.")
     return int(size), float(crop)
 
-def _normalisation(dl) -> tuple[list, list]:
-    for t in dl.after_batch.fs:
-        if isinstance(t, Normalize): return t.mean.flatten().tolist(), t.std.flatten().tolist()
-    return [0.]*3, [1.]*3
-
 def serving_spec(dls, arch:str, examples=()) -> ServingSpec:
     "The `ServingSpec` of a model named `arch` trained on `dls` (its classes, validation geometry and normalisation)."
     size, crop = input_geometry(dls.valid)
-    mean, std = _normalisation(dls.valid)
+    mean, std = normalize_stats(dls.valid)
     return ServingSpec(arch=arch, vocab=list(map(str, dls.vocab)), size=size, crop=crop, mean=mean, std=std,
                        examples=[str(o) for o in examples])
 
@@ -149,9 +143,7 @@ class ImageClassifier:
 
     def crop(self, img:Image.Image, side:int|None=None) -> Image.Image:
         "The centre square part of `img` the model sees, resized to `side` (default: the model's input side)."
-        side, (w, h) = side or self.spec.size, img.size
-        s = min(w, h)*self.spec.crop
-        return img.resize((side, side), Image.BILINEAR, box=((w-s)/2, (h-s)/2, (w+s)/2, (h+s)/2))
+        return centre_square(img, side or self.spec.size, self.spec.crop)   # the crop the validation images had
 
     def tensor(self, img:Image.Image) -> torch.Tensor:
         "The normalised 1 x 3 x size x size model input of `img`."

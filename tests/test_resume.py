@@ -57,7 +57,7 @@ def train(data, run, resume=False, slow=0., hang_on_write=None):
 def write_loop(folder, rounds=8):
     "For each round, fork a process that atomically writes 4 MB checkpoints (every value the write's number) until it is killed."
     import torch
-    from resnet_fa.callbacks import atomic_save
+    from resnet_fa.callbacks import atomic_torch_save
     torch.set_num_threads(1)
     folder = Path(folder)
     for r in range(rounds):  # forking saves importing torch and fastai once per round
@@ -66,7 +66,7 @@ def write_loop(folder, rounds=8):
         if pid == 0:
             for i in range(10**6):
                 if os.getppid() != parent: os._exit(1)  # the test failed and killed our parent: stop too
-                atomic_save({'i': i, 'w': torch.full((1_000_000,), float(i))}, path)
+                atomic_torch_save({'i': i, 'w': torch.full((1_000_000,), float(i))}, path)
                 if i == 0: Path(str(path)+'.done').touch()
         (folder/f'ckpt{r}.pid.tmp').write_text(str(pid)); os.replace(folder/f'ckpt{r}.pid.tmp', folder/f'ckpt{r}.pid')
         _, status = os.waitpid(pid, 0)
