@@ -38,7 +38,10 @@ stage "ruff"
 # ~10x slower); with one thread each they run side by side for less time than one after the other (Zen 3, 2 cores:
 # notebooks 274 s -> 176 s, pytest 641 s -> 521 s). A test that needs more threads sets them itself.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-nbdev-test --n-workers 2 --timing
+# The tutorials (nbs/tutorials) train for a minute or more each to show real results: the docs build executes them
+# (and their checks) right after this in CI, so they are not run twice here. `python tools/build_docs.py --only
+# nbs/tutorials/*.ipynb` runs them alone.
+nbdev-test --n-workers 2 --timing --skip-folder-re '^([_.]|tutorials$)'
 stage "notebook tests (nbdev-test)"
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module fixtures, such as a trained run, in
