@@ -105,8 +105,8 @@ def lr_find_cmd(
     run = prepare_run_dir(out, name='lr_find')
     learn = learner_from_recipe(dls, r, path=run)
     sugg = find_lr(learn, num_it=num_it, fname=run/'lr_find.png')
-    (run/'lr_find.json').write_text(json.dumps(dict(suggestions=sugg._asdict(), recipe=r.name, arch=r.arch, data=str(data)),
-                                               indent=2) + '\n')
+    found = dict(suggestions=sugg._asdict(), recipe=r.name, arch=r.arch, data=str(data))
+    (run/'lr_find.json').write_text(json.dumps(found, indent=2) + '\n')
     for k, v in sugg._asdict().items(): print(f"{k}: {v:.2e}")
     print(f"Plot: {run/'lr_find.png'}")
 

@@ -7,7 +7,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/run.html.md"""
 
 # %% ../nbs/06_run.ipynb #1e70332c
 from __future__ import annotations
-import json, os, pickle, platform, shutil, sys, tempfile, zipfile
+import json, os, pickle, platform, shutil, tempfile, zipfile
 from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
