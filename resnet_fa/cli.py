@@ -7,13 +7,13 @@ Docs: https://resnet-fa.github.io/resnet_fa/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #d848f22a
 from __future__ import annotations
-import argparse, dataclasses, difflib, inspect, json, sys, typing
+import argparse, dataclasses, inspect, json, sys, typing
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser, store_true
 from fastcore.docments import docments
 from fastai.torch_core import rank_distrib
 from fastai.distributed import teardown_distrib
-from .core import ResnetFaError, seed_everything, resolve_data
+from .core import ResnetFaError, did_you_mean, seed_everything, resolve_data
 from .models import list_models
 from .learner import Recipe, get_recipe, list_recipes, learner_from_recipe, recipe_dls, find_lr
 from .interpret import write_reports, evaluate_protocols, write_table
@@ -197,9 +197,8 @@ def main(argv:list|None=None) -> int:
     cmd, *rest = argv
     try:
         if cmd not in COMMANDS:
-            close = difflib.get_close_matches(cmd, list(COMMANDS), n=1)
-            raise ResnetFaError(f"Unknown command {cmd!r}." + (f" Did you mean {close[0]!r}?" if close else '') +
-                                " Run `resnet_fa --help` for the list.")
+            raise ResnetFaError(f"Unknown command {cmd!r}.{did_you_mean(cmd, COMMANDS, n=1)} "
+                                "Run `resnet_fa --help` for the list.")
         args = vars(_parser(cmd).parse_args(rest))
         COMMANDS[cmd](**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})  # fastcore's debugging extras
     except ResnetFaError as e:

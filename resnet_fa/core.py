@@ -6,7 +6,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5087b8d2
 from __future__ import annotations
-import contextlib, hashlib, os, re, shutil, sys, tarfile, tempfile, time, zlib
+import contextlib, difflib, hashlib, os, re, shutil, sys, tarfile, tempfile, time, zlib
 from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
@@ -14,12 +14,22 @@ from fastai.data.external import untar_data
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
-__all__ = ['ResnetFaError', 'cache_dir', 'atomic_write', 'no_progress', 'progress_iter', 'resolve_data', 'untar_local',
-           'sample_data', 'seed_everything', 'best_device', 'device_kind']
+__all__ = ['ResnetFaError', 'did_you_mean', 'cache_dir', 'atomic_write', 'no_progress', 'progress_iter', 'resolve_data',
+           'untar_local', 'sample_data', 'seed_everything', 'best_device', 'device_kind']
 
 # %% ../nbs/00_core.ipynb #2d1ba2e2
 class ResnetFaError(Exception):
     "A problem with the user's input or environment, explained in one sentence."
+
+# %% ../nbs/00_core.ipynb #d84d56c9
+def did_you_mean(name, # the name that was not found
+                 known, # the names that exist
+                 n:int=3, # at most this many suggestions
+                 cutoff:float=0.6 # how close a suggestion must be (difflib's ratio, 0 to 1)
+                ) -> str:
+    "\" Did you mean 'a', 'b'?\" for the names in `known` closest to `name`; '' when none is close."
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=n, cutoff=cutoff)
+    return f" Did you mean {', '.join(map(repr, close))}?" if close else ''
 
 # %% ../nbs/00_core.ipynb #2ba54145
 def cache_dir(*parts) -> Path:

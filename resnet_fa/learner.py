@@ -7,7 +7,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #9a0cc5de
 from __future__ import annotations
-import collections, dataclasses, difflib, inspect, math
+import collections, dataclasses, inspect, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, fastai
@@ -25,7 +25,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.schedule import ParamScheduler, SchedCos, SchedLin, SchedNo, combine_scheds
 from fastai.callback.hook import num_features_model
 from fastai.vision.learner import vision_learner, model_meta, create_body, add_head, default_split
-from .core import ResnetFaError
+from .core import ResnetFaError, did_you_mean
 from .models import create_model, splitter_for, list_models, PatchWhitening
 from .data import get_dls
 from .callbacks import (precision_cbs, TopKCheckpoints, NaNGuard, WhitenStem, NormBiasLR, LookaheadEMA,
@@ -66,8 +66,7 @@ def get_optimizer(name:str):
     return OPTIMIZERS[name]
 
 def _unknown(kind, name, known) -> str:
-    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
+    hint = did_you_mean(name, known, cutoff=0.5)
     return f"Unknown {kind} {name!r}.{hint} Known: {', '.join(sorted(known))}."
 
 # %% ../nbs/04_learner.ipynb #352caf7f

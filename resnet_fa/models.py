@@ -8,7 +8,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #f7bdb197
 from __future__ import annotations
-import copy, difflib, fnmatch, functools, re
+import copy, fnmatch, functools, re
 from typing import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fastcore.basics import store_attr
 from fastai.vision.core import imagenet_stats, cifar_stats
 from fastai.vision.learner import model_meta
-from .core import ResnetFaError
+from .core import ResnetFaError, did_you_mean
 
 # %% auto #0
 __all__ = ['conv3x3', 'conv1x1', 'Stage', 'act_class', 'act_layer', 'PadShortcut', 'projection', 'SimpleSelfAttention2d',
@@ -661,8 +661,7 @@ def list_models(pattern:str|None=None, family:str|None=None) -> list[str]:
 
 def _unknown(name:str) -> ResnetFaError:
     import timm
-    close = difflib.get_close_matches(name, list(_models) + timm.list_models(), n=5, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else " See list_models()."
+    hint = did_you_mean(name, list(_models) + timm.list_models(), n=5) or " See list_models()."
     return ResnetFaError(f"Unknown model {name!r}: neither resnet_fa nor timm has it.{hint}")
 
 def _split_source(name:str, source:str|None):
@@ -694,12 +693,34 @@ def create_model(name:str, n_out:int=1000, pretrained=False, n_in:int=3, source:
     if source == 'resnet_fa' or not _timm_name(name): raise _unknown(name)
     return _timm_model(name, n_out, pretrained, n_in, **kwargs)
 
+def _hub_reachable(timeout:float=3.) -> bool:
+    "Whether the Hugging Face hub (or the `HF_ENDPOINT` mirror) answers a connection within `timeout` seconds."
+    import socket
+    from urllib.parse import urlparse
+    from huggingface_hub import constants
+    if constants.HF_HUB_OFFLINE: return False
+    url = urlparse(constants.ENDPOINT)
+    try: socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close(); return True
+    except OSError: return False
+
+def _timm_weights_cached(name:str) -> bool:
+    "Whether timm's pretrained weights for `name` are already in the local Hugging Face cache."
+    import timm
+    from huggingface_hub import try_to_load_from_cache
+    hub = getattr(timm.models.get_pretrained_cfg(name), 'hf_hub_id', None)
+    return bool(hub) and any(isinstance(try_to_load_from_cache(hub, f), str)
+                             for f in ('model.safetensors', 'pytorch_model.bin', 'open_clip_pytorch_model.bin'))
+
 def _timm_model(name, n_out, pretrained, n_in, **kwargs):
     import timm
     if isinstance(pretrained, (str, Path)):
         if not Path(pretrained).expanduser().is_file(): raise ResnetFaError(f"No such weights file: {pretrained}")
         kwargs['pretrained_cfg_overlay'] = dict(file=str(Path(pretrained).expanduser()))
         pretrained = True
+    # Offline, huggingface_hub retries for most of a minute before its own error: ask once, quickly, instead.
+    elif pretrained and not _timm_weights_cached(name) and not _hub_reachable():
+        raise ResnetFaError(f"timm's weights for {name} are not cached here and the Hugging Face hub cannot be "
+                            f"reached: offline, pass a local weights file, pretrained='/path/to/{name}.safetensors'.")
     try: return timm.create_model(name, num_classes=n_out, in_chans=n_in, pretrained=pretrained, **kwargs)
     except (OSError, RuntimeError) as e:
         if not pretrained: raise
