@@ -304,7 +304,7 @@ def page_name(src:Path, nbs:Path) -> Path:
 
 # Front-door pages, in this order after Home (docs_src/*.md, and the pages made from the repository's own files).
 FRONT = ['quickstart.md', 'installation.md']
-BACK = ['benchmarks.md', 'changelog.md', 'contributing.md']
+BACK = ['guarantees.md', 'benchmarks.md', 'changelog.md', 'contributing.md']
 
 def make_nav(pages:list[tuple[Path, str]]) -> list:
     "Home, Quick start, Installation, Tutorials, modules (in notebook order), other folders, then Benchmarks, Changelog, Contributing."
