@@ -144,3 +144,11 @@ def test_grey_rgba_and_palette_uploads(run_dir, learner_predictions, tmp_path):
         out = clf.classify(open_image(tmp_path/name))
         assert len(out['probs']) == 5 and [m.size for m in out['maps']] == [(224, 224)]*2, name
         if name != 'large.jpg': assert (clf.probs(open_image(tmp_path/name)) - clf.probs(rgb)).abs().max() < 1e-4, name
+
+def test_serving_defaults_to_loopback():
+    "Without --host, the app listens on 127.0.0.1 only: from Python, from the command line and from `launch_app`."
+    import inspect
+    from resnet_fa import serve as s
+    for fn in (s.serve, s.launch_app): assert inspect.signature(fn).parameters['host'].default == '127.0.0.1'
+    from resnet_fa.cli import _parser
+    assert _parser('serve').parse_args(['RUN']).host == '127.0.0.1'
