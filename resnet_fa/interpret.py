@@ -19,7 +19,6 @@ import torchvision.transforms.functional as TF
 from torch.utils.data import DataLoader as TorchDataLoader
 from fastcore.basics import store_attr, ifnone, listify, patch
 from fastcore.foundation import CollBase
-from fastprogress.fastprogress import progress_bar
 from sklearn.metrics import precision_recall_fscore_support, classification_report
 from fastai.torch_core import to_device, TensorImage
 from fastai.layers import NoneReduce
@@ -32,7 +31,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.data.transforms import Normalize
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from .core import ResnetFaError
+from .core import ResnetFaError, progress_iter
 from .data import open_rgb, image_files, image_tfms, unreadable_images, BadImageWarning
 from .callbacks import CPUMixedPrecision
 
@@ -91,11 +90,8 @@ def _as_torch_tensor(t):
     return t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t
 
 def _progress(it, quiet:bool, comment:str='', total=None):
-    "`it`, shown with fastprogress's bar as fastai's `get_preds` does, unless `quiet`."
-    if quiet: return it
-    bar = progress_bar(it, total=total, leave=False)
-    bar.comment = comment
-    return bar
+    "`it` with a progress bar in a notebook or terminal (one line in a log: core's `progress_iter`), unless `quiet`."
+    return it if quiet else progress_iter(it, comment, total=total, min_total=0)
 
 def iter_predictions(learn, dl, quiet:bool=False):
     "Yield `(probs, targets, losses)` per batch of `dl`, in eval mode, without the learner's callbacks."

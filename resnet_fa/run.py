@@ -336,7 +336,7 @@ def train(data=None, # A dataset name or a folder or .tgz of images (default: di
         if is_main_process():
             _write_json(run/'config.json', config)
             if lr_find: find_lr(learn, fname=run/'lr_find.png')   # a plot only: the others need not wait for it twice
-        return fit_run(learn, run, config, r)
+        with no_progress(quiet): return fit_run(learn, run, config, r)
     finally:
         if lock: lock.release()
 
@@ -390,7 +390,8 @@ def _resume(out, given:dict, workers=None, quiet=False):
     try:
         if lock: lock.acquire()
         main_print(f"Resuming {run} after epoch {info['epoch']+1} of {info['n_epoch']}.")
-        return fit_run(run_learner(run, config, r, workers=workers, quiet=quiet, resume=True), run, config, r)
+        with no_progress(quiet):
+            return fit_run(run_learner(run, config, r, workers=workers, quiet=quiet, resume=True), run, config, r)
     finally:
         if lock: lock.release()
 
