@@ -94,14 +94,15 @@ _RULES = dict(
     pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
 )
 
-def check_settings(**settings):
+def check_settings(flags:bool=False, **settings):
     "Raise a one-sentence `ResnetFaError` for the first of the named `settings` out of its range (None is not checked)."
     for name, v in settings.items():
         if v is None or name not in _RULES: continue
         integer, ok, what = _RULES[name]
         number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if not number or (integer and v != int(v)) or not ok(v):
-            raise ResnetFaError(f"{name} must be {'an integer' if integer else 'a number'} {what}, not {v!r}.")
+            shown = f"--{name.replace('_', '-')}" if flags else name   # as the command line spells it
+            raise ResnetFaError(f"{shown} must be {'an integer' if integer else 'a number'} {what}, not {v!r}.")
 
 # %% ../nbs/04_learner.ipynb #0f98ec0e
 def _build_model(arch, n_out, n_in=3, **model_kwargs):

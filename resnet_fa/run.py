@@ -8,7 +8,7 @@ Docs: https://resnet-fa.github.io/resnet_fa/run.html.md"""
 # %% ../nbs/06_run.ipynb #1e70332c
 from __future__ import annotations
 import json, os, pickle, platform, shutil, tempfile, zipfile
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 import torch, fastai
@@ -19,7 +19,7 @@ from .data import DATASETS, detect_family
 from .callbacks import (resume_info, save_safetensors, load_safetensors, safetensors_metadata,
                                  ResumeCheckpoint, TopKCheckpoints, NaNGuard, TorchCompile, EpochTable, epoch_table,
                                  is_terminal)
-from .learner import Recipe, get_recipe, learner_from_recipe, recipe_dls, fit_recipe, find_lr
+from .learner import Recipe, check_settings, get_recipe, learner_from_recipe, recipe_dls, fit_recipe, find_lr
 from .interpret import write_reports, TensorBoardReport, tta_accuracies
 from .distributed import (init_distributed, is_main_process, main_print, broadcast_from_main,
                                    main_process_first, per_process_bs, distributed_config, check_same_processes,
@@ -27,7 +27,7 @@ from .distributed import (init_distributed, is_main_process, main_print, broadca
 import resnet_fa
 
 # %% auto #0
-__all__ = ['run_path', 'prepare_run_dir', 'run_file', 'RunLock', 'check_options', 'check_recipe', 'data_family', 'default_recipe',
+__all__ = ['run_path', 'prepare_run_dir', 'run_file', 'RunLock', 'check_options', 'data_family', 'default_recipe',
            'check_recipe_fits', 'set_progress', 'export_learner', 'write_outputs', 'run_learner', 'fit_run', 'train',
            'run_config', 'run_recipe', 'load_run', 'load_export']
 
@@ -97,21 +97,14 @@ class RunLock:
     def __exit__(self, *args): self.release()
 
 # %% ../nbs/06_run.ipynb #d74dd211
-_LIMITS = dict(    # option: (test, what it must be)
-    epochs=(lambda v: v >= 1, 'at least 1'), iterations=(lambda v: v >= 0, '0 or more'),
-    bs=(lambda v: v >= 1, 'at least 1'), size=(lambda v: v >= 1, 'at least 1 (pixels)'),
-    lr=(lambda v: v > 0, 'more than 0'), mom=(lambda v: 0 <= v < 1, 'from 0 to less than 1'),
-    wd=(lambda v: v >= 0, '0 or more'), label_smoothing=(lambda v: 0 <= v < 1, 'from 0 to less than 1'),
-    mixup=(lambda v: v >= 0, '0 (off) or more'), cutmix=(lambda v: v >= 0, '0 (off) or more'),
-    pct_start=(lambda v: 0 <= v <= 1, 'from 0 to 1'), warmup_iters=(lambda v: v >= 0, '0 or more'),
-    tta_shift=(lambda v: v >= 0, '0 or more'), norm_bias_lr=(lambda v: v > 0, 'more than 0'),
-    workers=(lambda v: v >= 0, '0 or more'), keep_best=(lambda v: v >= 0, '0 or more'),
-    seed=(lambda v: 0 <= v < 2**32, 'from 0 to 2**32-1'), num_it=(lambda v: v >= 1, 'at least 1'),
-    k=(lambda v: v >= 1, 'at least 1'),
+_LIMITS = dict(    # options of a run or a command that no recipe has: (test, what it must be)
+    workers=(lambda v: v >= 0, '0 or more'), seed=(lambda v: 0 <= v < 2**32, 'from 0 to 2**32-1'),
+    num_it=(lambda v: v >= 1, 'at least 1'), k=(lambda v: v >= 1, 'at least 1'),
     resize=(lambda v: v >= 1, 'at least 1 (pixels)'), port=(lambda v: 0 <= v <= 65535, 'from 0 to 65535'))
 
 def check_options(**opts):
     "Raise a one-line `ResnetFaError` for the first option in `opts` outside its limits (`None` means not given)."
+    check_settings(flags=True, **opts)   # the recipe's settings and keep_best, by the learner's rules
     for k, v in opts.items():
         if v is None or k not in _LIMITS or isinstance(v, bool): continue
         ok, what = _LIMITS[k]
@@ -119,11 +112,6 @@ def check_options(**opts):
             raise ResnetFaError(f"--{k.replace('_', '-')} must be {what}, not {v}.")
 
 _PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
-
-def check_recipe(r:Recipe) -> Recipe:
-    "`r` if its numeric settings are within the limits a run needs; else a one-line error."
-    check_options(**{f.name: getattr(r, f.name) for f in fields(r)})
-    return r
 
 # %% ../nbs/06_run.ipynb #e9913463
 _FAMILY_RECIPES = {'digits': 'digits', 'pets': 'pets-scratch', 'cifar': 'cifar10-onecycle',
@@ -313,7 +301,7 @@ def train(data=None, # A dataset name or a folder or .tgz of images (default: di
     data = 'digits' if data is None else data
     r = get_recipe(recipe or default_recipe(data))
     if overrides.get('epochs'): overrides.setdefault('iterations', 0)   # epochs given: the recipe's iterations go
-    r = check_recipe(check_recipe_fits(r.replace(**overrides), data))
+    r = check_recipe_fits(r.replace(**overrides), data)
     spread = distributed_config(r.bs, sync_bn)   # a batch the processes cannot share stops here, before any folder
     target = run_path(out, name=f"{Path(str(data)).name}-{r.arch}")
     existed = target.exists()

@@ -130,8 +130,8 @@ def test_overwrite_replaces_the_run(cli, run_copy):
 # ---- 5. numbers checked before any work --------------------------------------------------------------
 
 BAD_NUMBERS = [
-    (['train', '--epochs', '0'], '--epochs must be at least 1'), (['train', '--epochs', '-1'], '--epochs'),
-    (['train', '--lr', '-0.1'], '--lr must be more than 0'), (['train', '--label-smoothing', '2'], '--label-smoothing'),
+    (['train', '--epochs', '0'], '--epochs must be an integer at least 1'), (['train', '--epochs', '-1'], '--epochs'),
+    (['train', '--lr', '-0.1'], '--lr must be a number above 0'), (['train', '--label-smoothing', '2'], '--label-smoothing'),
     (['train', '--size', '0'], '--size'), (['train', '--size', '-5'], '--size'), (['train', '--bs', '0'], '--bs'),
     (['train', '--bs', '-8'], '--bs'), (['train', '--workers', '-1'], '--workers'),
     (['train', '--keep-best', '-1'], '--keep-best'), (['train', '--mixup', '-1'], '--mixup'),
