@@ -515,7 +515,7 @@ def _is_compile_error(e) -> bool:
 # %% ../nbs/03_callbacks.ipynb #6dd8e842
 class EpochTable(Callback):
     "fastai's progress table without the bars: its header, then one line per epoch (for logs, CI and files)."
-    order = ProgressCallback.order
+    order = ProgressCallback.order - 1   # before loggers that wrap `learn.logger` (CSVLogger), as ProgressCallback is
     def before_fit(self):
         self.old_logger,self.names = self.learn.logger,None
         if self.learn.logger is noop: return   # lr_find, get_preds and no_logging() print nothing

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from fastai.vision.all import (ImageDataLoaders, Learner, ConvLayer, Flip, accuracy, Callback,
                                CancelBatchException, CancelFitException)
 from safetensors import safe_open
-from resnet_fa.core import ResnetFaError, seed_everything
+from resnet_fa.core import ResnetFaError, seed_everything, atomic_write
 from resnet_fa.callbacks import *
 
 @pytest.fixture(scope='module', autouse=True)
@@ -374,3 +374,13 @@ def test_epoch_table_replaces_bars_when_stdout_is_not_a_terminal(data, tmp_path,
     out = capsys.readouterr().out
     assert '\r' not in out and '█' not in out
     assert [l.split()[0] for l in out.splitlines()] == ['epoch', '0', '1']
+
+def test_epoch_table_keeps_csv_logger_writing(data, tmp_path, capsys):
+    "A CSVLogger added before `epoch_table` still gets every epoch (it wraps the logger `EpochTable` installs)."
+    from fastai.callback.progress import CSVLogger
+    learn = tiny_learner(data, tmp_path, cbs=CSVLogger('metrics.csv'))
+    epoch_table(learn)
+    learn.fit(2, 1e-2)
+    rows = (tmp_path/'metrics.csv').read_text().splitlines()
+    assert rows[0].startswith('epoch,train_loss,valid_loss,accuracy') and [r.split(',')[0] for r in rows[1:]] == ['0', '1']
+    assert [l.split()[0] for l in capsys.readouterr().out.splitlines()] == ['epoch', '0', '1']

@@ -44,7 +44,7 @@ def test_progress_is_one_line_per_epoch_in_a_log(base_run):
     out = base_run[1]
     assert '\r' not in out and '█' not in out, out[:2000]
     lines = out.splitlines()
-    header = [i for i, l in enumerate(lines) if l.startswith('epoch  train_loss  valid_loss  accuracy')]
+    header = [i for i, l in enumerate(lines) if l.split()[:4] == ['epoch', 'train_loss', 'valid_loss', 'accuracy']]
     assert len(header) == 1, out
     rows = lines[header[0]+1:header[0]+3]
     assert [r.split()[0] for r in rows] == ['0', '1'], rows
