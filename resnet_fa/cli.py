@@ -7,8 +7,11 @@ Docs: https://resnet-fa.github.io/resnet_fa/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #d848f22a
 from __future__ import annotations
-import argparse, dataclasses, inspect, json, sys, typing
+import argparse, dataclasses, inspect, json, sys, typing, warnings
 from pathlib import Path
+# fastai's layers.py calls torch.jit.script at import, which torch 2.14 answers with a FutureWarning on every
+# command: nothing a user of the command line can act on, so it is silenced here (and only here, the entry point)
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 from fastcore.script import call_parse, anno_parser, store_true
 from fastcore.docments import docments
 from fastai.torch_core import rank_distrib

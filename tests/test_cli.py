@@ -76,6 +76,7 @@ def test_unwritable_output_folder(cli, tmp_path):
 def test_recipes_and_models(cli):
     res = run(cli, 'recipes')
     assert res.returncode == 0 and 'cifar10-paper' in res.stdout and 'He, Zhang, Ren, Sun' in res.stdout
+    assert res.stderr == ''   # no warning from the stack that a user cannot act on (fastai's torch.jit.script)
     res = run(cli, 'models', '--pattern', 'resnet*')
     assert res.returncode == 0
     names = res.stdout.split()
