@@ -449,8 +449,17 @@ def class_dls(files, # the image files
     return dblock.dataloaders(list(files), path=path, bs=bs, num_workers=_workers(num_workers), device=device, **kwargs)
 
 # %% ../nbs/02_data.ipynb #efcb8f91
-def folder_dls(path, size:int=224, bs:int=64, valid:float|str=0.2, seed:int=42, augment:str='standard',
-               small:bool|None=None, stats=None, num_workers:int|None=None, fast:bool=False, device=None,
+def folder_dls(path, # a folder (or `.tgz` archive) of `<class>/*` images
+               size:int=224, # side of the square images the model sees
+               bs:int=64, # batch size
+               valid:float|str=0.2, # fraction of the images held out (seeded), or the name of a validation folder
+               seed:int=42, # seed of the random split
+               augment:str='standard', # one of `AUGMENTS`
+               small:bool|None=None, # small-image transforms and the folder's own statistics (default: `size <= 64`)
+               stats=None, # normalisation (mean, std) (default: the folder's when small, else ImageNet's)
+               num_workers:int|None=None, # loader processes (default: up to 4)
+               fast:bool=False, # decode once into a tensor and augment on the device (`tensor_dls`)
+               device=None, # where batches go
                **kwargs) -> DataLoaders:
     "DataLoaders for `path/<class>/*` images: a seeded `valid` split (or a top folder name), `augment` at `size`."
     path = resolve_data(path)
@@ -482,9 +491,18 @@ def digits_path() -> Path:
     return dest
 
 # %% ../nbs/02_data.ipynb #391f1d4b
-def cifar_dls(path=None, size:int=32, bs:int=128, valid:str|float|None=None, seed:int=42, fast:bool=False,
-              augment:str='standard', name:str='cifar10', stats=cifar_stats, num_workers:int|None=None,
-              device=None, **kwargs) -> DataLoaders:
+def cifar_dls(path=None, # a CIFAR-layout folder or archive (`train/<class>/*`, optional `test/`); default: `name`
+              size:int=32, # side of the images (the natural 32, or larger for ImageNet-sized models)
+              bs:int=128, # batch size (the paper's)
+              valid:str|float|None=None, # a folder, 'holdout' (the paper's 45k/5k split) or a fraction; default: `test`
+              seed:int=42, # seed of a random split
+              fast:bool=False, # decode once into a tensor and augment on the device (`tensor_dls`)
+              augment:str='standard', # one of `AUGMENTS` ('standard': the paper's 4-px pad, 32-px crop and flip)
+              name:str='cifar10', # the dataset in `DATASETS` to download when `path` is None
+              stats=cifar_stats, # normalisation (mean, std)
+              num_workers:int|None=None, # loader processes (default: up to 4)
+              device=None, # where batches go
+              **kwargs) -> DataLoaders:
     "CIFAR-10/100 DataLoaders: validation on `test` (default when present), the 'holdout' of `train`, or a fraction."
     path = resolve_data(name, DATASETS[name]['url']) if path is None else resolve_data(path)
     if not (path/'train').is_dir():
@@ -730,8 +748,16 @@ def pets_official_idx(path, files) -> list[int]|None:
     if not all(Path(f).stem in trainval | test for f in files): return None
     return [i for i, f in enumerate(files) if Path(f).stem in test]
 
-def pets_dls(path=None, size:int=224, bs:int=64, valid:str|float|None=None, seed:int=42, label:str='breed',
-             augment:str='presize', stats=imagenet_stats, num_workers:int|None=None, device=None,
+def pets_dls(path=None, # a Pets-layout folder or archive (`images/<Breed_name>_<n>.jpg`); default: download it
+             size:int=224, # side of the square images the model sees
+             bs:int=64, # batch size
+             valid:str|float|None=None, # a fraction held out (seeded); default: the official split if listed
+             seed:int=42, # seed of a random split
+             label:str='breed', # 'breed' (37 classes) or 'species' (cat or dog)
+             augment:str='presize', # one of `AUGMENTS` ('presize': fastai's presizing)
+             stats=imagenet_stats, # normalisation (mean, std)
+             num_workers:int|None=None, # loader processes (default: up to 4)
+             device=None, # where batches go
              **kwargs) -> DataLoaders:
     "Oxford-IIIT Pet DataLoaders: `label` 'breed' or 'species', the official split when available, presizing to `size`."
     path = resolve_data('pets', DATASETS['pets']['url']) if path is None else resolve_data(path)
