@@ -1,6 +1,8 @@
 "Helpers shared by the benchmark scripts."
 import ast, platform, sys
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tools'))   # the repository's sample-data helpers
+from devdata import sample_data, subset_folder  # noqa: E402,F401 (used by the bench scripts through this module)
 
 def cpu_model() -> str:
     """The CPU's model name, with its family/model numbers and vector extensions where /proc/cpuinfo has them.
@@ -99,18 +101,6 @@ def _slug(v) -> str:
 def settings_suffix(settings:dict) -> str:
     "The part of a result file's name that says which settings an ablation changed."
     return ''.join(f"-{k}-{_slug(v)}" for k, v in settings.items())
-
-def subset_folder(src, dest, n:int, folders=None) -> Path:
-    "Symlink the first `n` images of each class folder of `src` (under `folders`, e.g. ['train']) into `dest`."
-    from resnet_fa.core import resolve_data
-    src, dest = resolve_data(src), Path(dest)
-    tops = [src/f for f in folders] if folders else [src]
-    for top in tops:
-        for d in sorted(p for p in top.iterdir() if p.is_dir()):
-            out = dest/d.relative_to(src); out.mkdir(parents=True, exist_ok=True)
-            for f in sorted(p for p in d.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))[:n]:
-                if not (out/f.name).exists(): (out/f.name).symlink_to(f)
-    return dest
 
 def set_device(device:str):
     "Make `device` the one resnet_fa's `best_device` picks: 'cpu' hides the GPUs, 'cuda' requires one."

@@ -29,7 +29,8 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import SGD
 from fastai.callback.fp16 import MixedPrecision  # noqa: F401 (patches Learner.to_bf16)
-from resnet_fa.core import sample_data, seed_everything
+from resnet_fa.core import seed_everything
+from _common import sample_data
 from resnet_fa.callbacks import precision_cbs, CPUMixedPrecision, cpu_has_fast_bf16
 
 def resnet20():

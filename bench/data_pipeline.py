@@ -16,9 +16,8 @@ import torch, torchvision, fastai
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms as T
 from fastai.vision.all import cifar_stats, imagenet_stats
-from resnet_fa.core import sample_data
 from resnet_fa.data import cifar_dls, imagenet_dls
-from _common import subset_folder
+from _common import sample_data, subset_folder
 
 
 def time_epoch(loader):

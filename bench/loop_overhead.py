@@ -14,7 +14,8 @@ from _common import cpu_model, command_line, add_device_arg, set_device   # benc
 import torch, fastai
 from torch import nn
 from fastai.callback.core import Callback
-from resnet_fa.core import sample_data, seed_everything
+from resnet_fa.core import seed_everything
+from _common import sample_data
 from resnet_fa.data import image_files, tensor_dls
 from resnet_fa.models import create_model
 from resnet_fa.learner import resnet_learner

@@ -15,7 +15,7 @@ from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['ResnetFaError', 'did_you_mean', 'cache_dir', 'atomic_write', 'no_progress', 'progress_iter', 'resolve_data',
-           'untar_local', 'sample_data', 'seed_everything', 'best_device', 'device_kind']
+           'untar_local', 'seed_everything', 'best_device', 'device_kind']
 
 # %% ../nbs/00_core.ipynb #2d1ba2e2
 class ResnetFaError(Exception):
@@ -198,18 +198,6 @@ def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
             raise ResnetFaError(f"{archive} is damaged and could not be unpacked ({type(e).__name__}: {e}).") from None
         finally: shutil.rmtree(tmp, ignore_errors=True)
     return target/top
-
-# %% ../nbs/00_core.ipynb #39e4a3c2
-def _sample_data_dirs():
-    if os.environ.get('RESNET_FA_SAMPLE_DATA'): yield Path(os.environ['RESNET_FA_SAMPLE_DATA'])
-    for parent in [Path.cwd(), *Path.cwd().parents]:
-        yield parent.parent/'shared'/'data'
-
-def sample_data(name:str) -> Path|None:
-    "Folder of the sample dataset `name` ('cifar10', 'imagewoof2-160' or 'oxford-iiit-pet'), or None if absent."
-    for d in _sample_data_dirs():
-        if (d/f'{name}.tgz').is_file(): return untar_local(d/f'{name}.tgz')
-    return None
 
 # %% ../nbs/00_core.ipynb #07f63759
 def seed_everything(seed:int=42, deterministic:bool=False):

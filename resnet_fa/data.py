@@ -36,9 +36,9 @@ __all__ = ['DATASETS', 'PAD_MODES', 'AUGMENTS', 'FAST_AUGMENTS', 'dataset_stats'
            'RandomPadCrop', 'RandomScaleCrop', 'TorchvisionAugment', 'AlbumentationsTransform', 'pets_albumentations',
            'item_batch_tfms', 'BatchCutout', 'fast_augment', 'set_size', 'ProgressiveResize', 'FastNormalize',
            'image_block', 'image_tfms', 'holdout_idx', 'folder_idx', 'check_classes', 'class_dls', 'folder_dls',
-           'digits_path', 'cifar_dls', 'subset_folder', 'ImageCache', 'CachedImage', 'BatchPadCropFlip',
-           'TensorImageDL', 'tensor_dls', 'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species',
-           'pets_official_idx', 'pets_dls', 'detect_family', 'get_dls']
+           'digits_path', 'cifar_dls', 'ImageCache', 'CachedImage', 'BatchPadCropFlip', 'TensorImageDL', 'tensor_dls',
+           'WnidLabeller', 'wnid_names', 'imagenet_dls', 'pet_breed', 'pet_species', 'pets_official_idx', 'pets_dls',
+           'detect_family', 'get_dls']
 
 # %% ../nbs/02_data.ipynb #23123422
 DATASETS = {  # layouts: digits <label>/<n>.png; pets images/<Breed_name>_<n>.jpg; cifar and imagenet train/<class>/*
@@ -516,17 +516,6 @@ def cifar_dls(path=None, # a CIFAR-layout folder or archive (`train/<class>/*`, 
                           stats=stats, device=device, **kwargs)
     return class_dls(files, path, *item_batch_tfms(augment, size, small=True), stats, valid=valid, seed=seed,
                      bs=bs, num_workers=num_workers, device=device, **kwargs)
-
-# %% ../nbs/02_data.ipynb #1c3353ea
-def subset_folder(src, dest, n:int, folders=None) -> Path:
-    "Symlink the first `n` images of each class folder of `src` (in `folders`) into `dest`; for quick checks."
-    src, dest = Path(src), Path(dest)
-    for d in _class_folders(src, folders):
-        out = dest/d.relative_to(src); out.mkdir(parents=True, exist_ok=True)
-        for f in sorted(get_image_files(d))[:n]:
-            if not (out/f.name).exists(): (out/f.name).symlink_to(f)
-    for f in src.glob('*.txt'): shutil.copy(f, dest/f.name)
-    return dest
 
 # %% ../nbs/02_data.ipynb #d8ad9179
 _image_caches = {}

@@ -3,6 +3,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+# the repository's development helpers (sample data): tools/devdata.py, not part of the library
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tools'))
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 def pytest_configure(config):
@@ -23,7 +25,7 @@ def cli():
 def cifar_subset(tmp_path_factory):
     "Make a folder linking the first `n_train` + `n_valid` CIFAR-10 images of each class into train/ and valid/."
     def make(n_train:int, n_valid:int, classes=None):
-        from resnet_fa.core import sample_data
+        from devdata import sample_data
         src = sample_data('cifar10')
         if src is None: pytest.skip('CIFAR-10 sample data not available')
         dest = tmp_path_factory.mktemp('cifar')

@@ -46,7 +46,7 @@ def tiny_net(c:int) -> nn.Module:
 
 def sample(name:str) -> Path:
     "The unpacked sample dataset `name` from ../shared/data, or skip the test."
-    from resnet_fa.core import sample_data
+    from devdata import sample_data
     path = sample_data(name)
     if path is None: pytest.skip(f"sample data '{name}' not found in ../shared/data")
     return path

@@ -8,6 +8,7 @@ from fastai.vision.all import (Learner, load_learner, ClassificationInterpretati
 from resnet_fa.core import ResnetFaError
 from resnet_fa.data import *
 from helpers import make_bad_folder, tiny_net, sample
+from devdata import subset_folder
 
 
 # ---------------------------------------------------------------- helpers

@@ -6,7 +6,8 @@ from fastai.vision.all import (ImageDataLoaders, Learner, Resize, accuracy, Conv
                                set_seed, create_body, create_head)
 from PIL import Image
 from sklearn.metrics import classification_report, top_k_accuracy_score
-from resnet_fa.core import ResnetFaError, sample_data
+from resnet_fa.core import ResnetFaError
+from devdata import sample_data
 from resnet_fa.interpret import (interpret, gradcam, gradcam_maps, gradcam_target_layer, plot_gradcam_grid,
                                  evaluate_protocols, log_interpretation_to_tensorboard, TensorBoardReport,
                                  write_reports, write_table, normalize_stats, tta_accuracies, ResnetInterpretation)

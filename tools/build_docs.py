@@ -47,6 +47,7 @@ from fastcore.nbio import read_nb, write_nb, mk_cell
 from fastcore.xtras import working_directory
 from nbdev.config import get_config
 from nbdev.doclinks import nbglob
+from devdata import sample_data_dir   # tools/devdata.py: where the sample archives are
 from nbdev.frontmatter import nbpath2html
 from nbdev.process import NBProcessor
 from nbdev.processors import FilterDefaults, exec_show_docs
@@ -56,12 +57,6 @@ def log(msg): print(msg, flush=True)
 # ---------------------------------------------------------------- 1. execute
 # Each notebook runs in a process of its own (`python tools/build_docs.py --execute-one SRC DEST`), so nothing a
 # notebook does (a matplotlib backend switched, figures left open, a module patched, threads set) reaches the next.
-
-def sample_data_dir() -> Path|None:
-    "Where the build looks for the sample datasets (as `resnet_fa`'s own lookup does): `$RESNET_FA_SAMPLE_DATA` or ../shared/data."
-    for d in ([Path(os.environ['RESNET_FA_SAMPLE_DATA'])] if os.environ.get('RESNET_FA_SAMPLE_DATA') else []) + [ROOT.parent/'shared'/'data']:
-        if d.is_dir() and any(d.glob('*.tgz')): return d
-    return None
 
 def _html_progress():
     "fastprogress's notebook (HTML) bars and results table, as in Jupyter: the build's shell is not a Jupyter kernel."
