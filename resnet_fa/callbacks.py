@@ -81,7 +81,10 @@ def cpu_has_fast_bf16() -> bool:
     checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
     return any(f() for f in checks if f is not None)
 
-def precision_cbs(precision:str='auto', device=None, channels_last:bool|None=None) -> list:
+def precision_cbs(precision:str='auto', # 'fp32', 'bf16', 'fp16', 'auto' (CUDA: fp16; native-bf16 CPU: bf16; else fp32)
+                  device=None, # where training runs (default: `best_device()`)
+                  channels_last:bool|None=None # channels-last memory format (None: on, except on MPS or with 'fp32')
+                 ) -> list:
     "The mixed-precision and memory-format callbacks for `precision` ('auto', 'fp32', 'bf16' or 'fp16') on `device`."
     if precision not in _precisions:
         raise ResnetFaError(f"Unknown precision {precision!r}: use one of {', '.join(_precisions)}.")
@@ -103,7 +106,9 @@ def precision_cbs(precision:str='auto', device=None, channels_last:bool|None=Non
 
 # %% ../nbs/03_callbacks.ipynb #de661f7a
 # `atomic_write` (core) writes to a temporary file, fsyncs it and renames it over the target.
-def atomic_torch_save(obj, path) -> Path:
+def atomic_torch_save(obj, # anything `torch.save` takes
+                      path # the file to write (its folder is created)
+                     ) -> Path:
     "`torch.save` `obj` to `path` atomically: a process killed while writing leaves the previous file intact."
     return atomic_write(path, lambda f: torch.save(obj, f))
 
@@ -122,7 +127,12 @@ def _plain_state(model):
         state[k] = v.detach().cpu().contiguous()
     return state, aliases
 
-def save_safetensors(learn_or_model, path, vocab=None, arch:str|None=None, metadata:dict|None=None) -> Path:
+def save_safetensors(learn_or_model, # a `Learner` or a model
+                     path, # the .safetensors file to write (its folder is created)
+                     vocab=None, # class names (default: the learner's `dls.vocab`, if any)
+                     arch:str|None=None, # the architecture's name (default: the model's class name)
+                     metadata:dict|None=None # more metadata, each value saved as JSON
+                    ) -> Path:
     "Save the weights of a `Learner` or model to `path` as safetensors, with `vocab`, `arch` and `metadata` as JSON."
     model = getattr(learn_or_model, 'model', learn_or_model)
     if vocab is None: vocab = getattr(getattr(learn_or_model, 'dls', None), 'vocab', None)
@@ -139,7 +149,10 @@ def safetensors_metadata(path) -> dict:
     with safe_open(path, 'pt') as f: meta = f.metadata() or {}
     return {k: json.loads(v) for k,v in meta.items() if k != 'format'}
 
-def load_safetensors(model, path, strict:bool=True) -> dict:
+def load_safetensors(model, # the model to load into, in place
+                     path, # a file written by `save_safetensors`
+                     strict:bool=True # the keys must match exactly (as in `load_state_dict`)
+                    ) -> dict:
     "Load weights saved by `save_safetensors` into `model`; return the metadata (arch, vocab, ...)."
     meta = safetensors_metadata(path)
     with safe_open(path, 'pt') as f: state = {k: f.get_tensor(k) for k in f.keys()}
@@ -239,7 +252,9 @@ def rng_states(dls=None) -> dict:
                 torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 loaders=[dl.rng.getstate() for dl in dls.loaders] if dls is not None else [])
 
-def set_rng_states(states:dict, dls=None):
+def set_rng_states(states:dict, # what `rng_states` returned
+                   dls=None # the `DataLoaders` whose loaders' states to restore too (None: none)
+                  ):
     "Restore the random states saved by `rng_states`."
     random.setstate(states['python'])
     np.random.set_state((states['numpy'][0], np.array(states['numpy'][1], dtype=np.uint32), *states['numpy'][2:]))
@@ -434,7 +449,9 @@ class NaNGuard(PlainErrors, Callback):
         if self.raise_error: raise ResnetFaError(msg)
 
 # %% ../nbs/03_callbacks.ipynb #afedddce
-def compile_unavailable(backend:str='inductor', device=None) -> str|None:
+def compile_unavailable(backend:str='inductor', # `torch.compile`'s backend
+                        device=None # where the model runs (default: `best_device()`)
+                       ) -> str|None:
     "Why `torch.compile` with `backend` cannot run on `device` here (one sentence), or None when it can."
     import torch._dynamo
     if not torch._dynamo.is_dynamo_supported():
@@ -540,7 +557,9 @@ def is_terminal(stream=None) -> bool:
     try: return bool(stream.isatty())
     except (AttributeError, ValueError): return False
 
-def epoch_table(learn, force:bool=False):
+def epoch_table(learn, # the learner, changed in place
+                force:bool=False # also where stdout is a terminal
+               ):
     "Where stdout is not a terminal (or with `force`), replace `learn`'s progress bars by `EpochTable`."
     if force or not is_terminal():
         learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, ProgressCallback)))

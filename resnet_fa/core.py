@@ -200,7 +200,9 @@ def untar_local(archive, # a `.tgz`, `.tar.gz` or `.tar` file
     return target/top
 
 # %% ../nbs/00_core.ipynb #07f63759
-def seed_everything(seed:int=42, deterministic:bool=False):
+def seed_everything(seed:int=42, # seed of Python's, NumPy's and torch's generators
+                    deterministic:bool=False # cuDNN uses deterministic kernels, without benchmarking (slower)
+                   ):
     "Seed Python, NumPy and torch (all devices); with `deterministic`, make cuDNN choose deterministic kernels."
     set_seed(seed, reproducible=deterministic)
     return seed

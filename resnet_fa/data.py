@@ -150,7 +150,9 @@ def _class_folders(path, folders):
     return [d for r in roots if r.is_dir() for d in sorted(r.iterdir())
             if d.is_dir() and not d.name.startswith('.') and d.name != 'models']
 
-def files_key(files, *extra) -> str:
+def files_key(files, # the files the cache is made from
+              *extra # other values the cache depends on (such as the image size)
+             ) -> str:
     "A short hash of the paths, sizes and modification times of `files` (and `extra`), to key caches with."
     h = hashlib.sha1(repr(extra).encode())
     for f in files:
@@ -317,7 +319,10 @@ def _pad_mode(augment:str) -> str:
     "What fills the padding: zeros as in the ResNet paper, the mirrored border for airbench's 'shift'."
     return 'reflect' if augment == 'shift' else 'constant'
 
-def item_batch_tfms(augment:str='standard', size:int=224, small:bool=False):
+def item_batch_tfms(augment:str='standard', # one of `AUGMENTS`
+                    size:int=224, # side of the images the transforms output
+                    small:bool=False # small images (CIFAR): square resize and pad-and-crop, not scale crops
+                   ):
     "Item and batch transforms (without normalisation) for the `augment` recipe at `size`."
     if augment not in AUGMENTS: raise ResnetFaError(f"Unknown augment '{augment}': use one of {', '.join(AUGMENTS)}.")
     if augment == 'presize': return [Resize(int(size*460/224))], aug_transforms(size=size, min_scale=0.75)
@@ -351,7 +356,9 @@ class BatchCutout(Transform):
 # %% ../nbs/02_data.ipynb #370f6585
 FAST_AUGMENTS = ('none', 'light', 'standard', 'shift', 'paper', 'cutout')
 
-def fast_augment(augment:str, size:int) -> dict:
+def fast_augment(augment:str, # one of `FAST_AUGMENTS`
+                 size:int # side of the images (sets the padding and the cutout)
+                ) -> dict:
     "Padding, flip and cutout of the fast path's batch augmentation for the `augment` recipe at `size`."
     if augment not in FAST_AUGMENTS:
         raise ResnetFaError(f"The fast path does augment={', '.join(FAST_AUGMENTS)} only; "
@@ -360,7 +367,9 @@ def fast_augment(augment:str, size:int) -> dict:
                 cutout=size//4 if augment == 'cutout' else 0, pad_mode=_pad_mode(augment))
 
 # %% ../nbs/02_data.ipynb #d83367a2
-def set_size(dls, size:int):
+def set_size(dls, # the `DataLoaders`, changed in place
+             size:int # the new side of the images
+            ):
     "Change the output `size` of the resizing transforms of every loader in `dls`, in place."
     for dl in dls.loaders:
         for t in [*image_tfms(dl), *dl.after_batch.fs]:
@@ -389,7 +398,9 @@ class FastNormalize(Normalize):
         m, s = self._stats(x)
         return TensorImage((x.as_subclass(torch.Tensor)*s + m).clamp(0, 1))
 
-def image_block(item_tfms=(), float_batches:bool=False):
+def image_block(item_tfms=(), # item transforms of the image alone (not of its label)
+                float_batches:bool=False # add `IntToFloatTensor` to the batch transforms
+               ):
     "fastai's `ImageBlock` opening with `open_rgb`, then `item_tfms` on the image alone; `IntToFloatTensor` if needed."
     return TransformBlock(type_tfms=[open_rgb, *item_tfms], batch_tfms=[IntToFloatTensor] if float_batches else [])
 
@@ -399,13 +410,19 @@ def image_tfms(dl) -> list:
     return [*(tls[0].tfms.fs if tls else []), *dl.after_item.fs]
 
 # %% ../nbs/02_data.ipynb #bcfdf10e
-def holdout_idx(files, frac:float=0.1, label_func=parent_label) -> list[int]:
+def holdout_idx(files, # the image files
+                frac:float=0.1, # fraction of each class held out (at least one file)
+                label_func=parent_label # file -> class (default: its folder's name)
+               ) -> list[int]:
     "Indices of the last `frac` of each class's files in sorted order (the paper's CIFAR-10 45k/5k hold-out)."
     by_class = defaultdict(list)
     for i, f in sorted(enumerate(files), key=lambda o: str(o[1])): by_class[label_func(f)].append(i)
     return sorted(i for idx in by_class.values() for i in idx[len(idx)-max(1, round(len(idx)*frac)):])
 
-def folder_idx(files, path, name:str) -> list[int]:
+def folder_idx(files, # image files inside `path`
+               path, # the dataset's folder
+               name:str # a top folder of `path`, such as 'val'
+              ) -> list[int]:
     "Indices of the `files` in the top folder `name` of `path` (such as `test` or `val`)."
     return [i for i, f in enumerate(files) if Path(f).relative_to(path).parts[0] == name]
 
@@ -419,7 +436,10 @@ def _splitter(files, valid, seed, path=None, label_func=parent_label):
 
 def _workers(num_workers): return min(4, os.cpu_count() or 1) if num_workers is None else num_workers
 
-def check_classes(files, label_func=parent_label, where=None) -> set:
+def check_classes(files, # the image files
+                  label_func=parent_label, # file -> class (default: its folder's name)
+                  where=None # where the images are, for the error (default: 'the images')
+                 ) -> set:
     "The labels of `files`; a `ResnetFaError` when there are fewer than two (a classifier would learn nothing)."
     labels = {label_func(f) for f in files}
     if len(labels) < 2:
@@ -728,7 +748,9 @@ def pet_species(fn:Path|str) -> str:
     "'cat' or 'dog' from the case of the file name's first letter (upper case: cat)."
     return 'cat' if pet_breed(fn)[0].isupper() else 'dog'
 
-def pets_official_idx(path, files) -> list[int]|None:
+def pets_official_idx(path, # the Oxford-IIIT Pets folder (its `annotations/` are read)
+                      files # its image files
+                     ) -> list[int]|None:
     "Validation indices from `annotations/test.txt` when it and `trainval.txt` list every image, else None."
     ann = Path(path)/'annotations'
     if not ((ann/'trainval.txt').is_file() and (ann/'test.txt').is_file()): return None

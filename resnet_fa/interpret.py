@@ -93,7 +93,10 @@ def _progress(it, quiet:bool, comment:str='', total=None):
     "`it` with a progress bar in a notebook or terminal (one line in a log: core's `progress_iter`), unless `quiet`."
     return it if quiet else progress_iter(it, comment, total=total, min_total=0)
 
-def iter_predictions(learn, dl, quiet:bool=False):
+def iter_predictions(learn, # a classifier's learner: its model and loss function are used
+                     dl, # a labelled `DataLoader`
+                     quiet:bool=False # no progress bar
+                    ):
     "Yield `(probs, targets, losses)` per batch of `dl`, in eval mode, without the learner's callbacks."
     lf = _plain_loss(learn); act = _activation(lf)
     with _inference(learn) as model:
@@ -272,7 +275,9 @@ def plot_top_losses(self:ResnetInterpretation, k:int=9, largest:bool=True, ncols
     return fig
 
 # %% ../nbs/05_interpret.ipynb #bec29f2b
-def gradcam_target_layer(model:nn.Module, x=None) -> nn.Module:
+def gradcam_target_layer(model:nn.Module, # the model to probe
+                         x=None # an input batch the model accepts (default: one 3x224x224 zero image)
+                        ) -> nn.Module:
     "The last module of `model` whose output is a spatial (4-D, more than 1x1) feature map: Grad-CAM's layer."
     p = next(model.parameters())
     x = ifnone(x, torch.zeros(1, 3, 224, 224)).to(p.device, p.dtype)
@@ -313,7 +318,11 @@ def _model_input(learn, item):
     p = next(learn.model.parameters())
     return x.to(p.device)
 
-def gradcam_maps(model:nn.Module, x:torch.Tensor, targets=None, layer=None) -> np.ndarray:
+def gradcam_maps(model:nn.Module, # a classifier
+                 x:torch.Tensor, # a batch of model inputs (N x C x H x W, normalised)
+                 targets=None, # class indices, one per image (None: each image's predicted class)
+                 layer=None # the module whose output is explained (default: `gradcam_target_layer`)
+                ) -> np.ndarray:
     "Grad-CAM maps (N x H x W, in [0, 1]) of batch `x` for class indices `targets` (default: predicted classes)."
     layer = ifnone(layer, gradcam_target_layer(model, x[:1]))
     targets = None if targets is None else [ClassifierOutputTarget(int(t)) for t in listify(targets)]
@@ -330,7 +339,11 @@ def gradcam_maps(model:nn.Module, x:torch.Tensor, targets=None, layer=None) -> n
         for m, f in zip(model.modules(), flags): m.training = f
     return np.clip(maps, 0, 1)
 
-def gradcam(learn:Learner, item, target=None, layer=None) -> np.ndarray:
+def gradcam(learn:Learner, # a classifier's learner
+            item, # an image file, PIL image or (normalised) input tensor
+            target=None, # a class index or name (None: the predicted class)
+            layer=None # the module whose output is explained (default: `gradcam_target_layer`)
+           ) -> np.ndarray:
     "Grad-CAM heat map (H x W of the model input, in [0, 1]) of `item` for class `target` (index, name or predicted)."
     x = _model_input(learn, item)
     t = _vocab_index(learn, target)
@@ -397,7 +410,10 @@ def _input_size(learn) -> int:
         if isinstance(size, int) or (isinstance(size, tuple) and len(size) == 2): return int(max(listify(size)))
     return int(max(learn.dls.valid.one_batch()[0].shape[-2:]))
 
-def labelled_images(learn, source, label_func=None) -> list:
+def labelled_images(learn, # a classifier's learner: its classes and labelling
+                    source, # a folder, or a list of image files
+                    label_func=None # file -> class name (default: the learner's own labelling)
+                   ) -> list:
     "`(file, class index)` pairs of the readable images in `source` (a folder or files), labelled as `learn`'s data is."
     vocab = list(map(str, _vocab(learn.dls)))
     if isinstance(source, (str, Path)): files = list(image_files(source))  # skips and names unreadable files
@@ -534,19 +550,27 @@ def evaluate_protocols(learn:Learner, # the classifier to evaluate
     return pd.DataFrame(rows).set_index('protocol')
 
 # %% ../nbs/05_interpret.ipynb #a8b0da92
-def shifted(x:torch.Tensor, shift:int) -> torch.Tensor:
+def shifted(x:torch.Tensor, # a batch of images (... x H x W)
+            shift:int # pixels down and right (negative: up and left)
+           ) -> torch.Tensor:
     "Batch `x` moved by `shift` px down and right (up and left if negative), the uncovered edge reflected."
     s = abs(shift)
     x = F.pad(x, (s, s, s, s), mode='reflect')
     return x[..., :-2*s, :-2*s] if shift > 0 else x[..., 2*s:, 2*s:]
 
-def tta_views(x:torch.Tensor, shift:int=0) -> list[tuple[torch.Tensor, float]]:
+def tta_views(x:torch.Tensor, # a batch of images (... x H x W)
+              shift:int=0 # also the views moved by this many pixels each way (0: flips only)
+             ) -> list[tuple[torch.Tensor, float]]:
     "The `(view, weight)` pairs flip TTA averages: `x` and its mirror image, and with `shift` both moved each way."
     views = [x, x.flip(-1)]
     if not shift: return [(v, 1/2) for v in views]
     return [(v, 1/4) for v in views] + [(shifted(v, d), 1/8) for v in views for d in (shift, -shift)]
 
-def tta_accuracies(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> dict:
+def tta_accuracies(learn:Learner, # a trained classifier's learner
+                   dl=None, # a labelled `DataLoader` (default: the validation set), read in order
+                   shift:int=0, # also average the views moved by this many pixels each way (0: flips only)
+                   autocast:bool|None=None # None: as trained; True: as trained, else bfloat16; False: full precision
+                  ) -> dict:
     "Top-1 accuracy on `dl` (default: validation set) with flip TTA (`'flip'`) and, with `shift`, shifts (`'shift'`)."
     dl, act = _valid_dl(learn, dl), _activation(_plain_loss(learn))
     correct, total = dict(flip=0, shift=0) if shift else dict(flip=0), 0
@@ -560,12 +584,18 @@ def tta_accuracies(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None)
             total += len(y)
     return {k: c / total for k, c in correct.items()}
 
-def flip_tta_accuracy(learn:Learner, dl=None, shift:int=0, autocast:bool|None=None) -> float:
+def flip_tta_accuracy(learn:Learner, # a trained classifier's learner
+                      dl=None, # a labelled `DataLoader` (default: the validation set), read in order
+                      shift:int=0, # also average the views moved by this many pixels each way (0: flips only)
+                      autocast:bool|None=None # None: as trained; True: as trained, else bfloat16; False: full precision
+                     ) -> float:
     "Top-1 accuracy on `dl` (default: validation set) averaging the softmax of each image and its mirror image."
     return tta_accuracies(learn, dl, shift, autocast)['shift' if shift else 'flip']
 
 # %% ../nbs/05_interpret.ipynb #be9b493b
-def markdown_table(df:pd.DataFrame, floatfmt:str='.4f') -> str:
+def markdown_table(df:pd.DataFrame, # the table; its index is the first column
+                   floatfmt:str='.4f' # format spec of the float cells
+                  ) -> str:
     "`df` (with its index) as a GitHub Markdown table, numbers right-aligned."
     def cell(v): return format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v)
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
@@ -620,7 +650,10 @@ class TensorBoardReport(Callback):
             warnings.warn(f"Could not log the interpretation to TensorBoard: {type(e).__name__}: {e}")
 
 # %% ../nbs/05_interpret.ipynb #a4dc3734
-def write_table(df:pd.DataFrame, out_dir, name:str) -> dict:
+def write_table(df:pd.DataFrame, # the table, with its index
+                out_dir, # folder to write into (created if missing)
+                name:str # file name without its suffix
+               ) -> dict:
     "Write `df` as `out_dir/name.csv` and `out_dir/name.md`; return `{name_csv: path, name_md: path}`."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out/f'{name}.csv')

@@ -38,22 +38,44 @@ __all__ = ['OPTIMIZERS', 'RECIPES', 'nesterov_step', 'sgd', 'adamw', 'nesterov',
            'recipe_dls', 'find_lr']
 
 # %% ../nbs/04_learner.ipynb #3103fd63
-def nesterov_step(p, lr, mom, grad_avg, **kwargs):
+def nesterov_step(p, # the parameter to update (its `grad` set)
+                  lr, # learning rate
+                  mom, # momentum
+                  grad_avg, # the gradient average kept by `average_grad`
+                  **kwargs # the optimizer's other state and hyper-parameters, unused
+                 ):
     "Nesterov momentum step (PyTorch's formulation) using the `grad_avg` kept by `average_grad`."
     p.data.add_(p.grad.data.add(grad_avg, alpha=mom), alpha=-lr)
 
-def sgd(params, lr, mom:float=0.9, wd:float=0., nesterov:bool=False, decouple_wd:bool=False) -> Optimizer:
+def sgd(params, # the parameters or parameter groups to train
+        lr, # learning rate
+        mom:float=0.9, # momentum
+        wd:float=0., # weight decay
+        nesterov:bool=False, # Nesterov momentum
+        decouple_wd:bool=False # decay the weights directly (AdamW's way) instead of L2 in the gradient
+       ) -> Optimizer:
     "SGD with momentum as in the ResNet papers (L2 weight decay unless `decouple_wd`), optionally Nesterov."
     steppers = [weight_decay if decouple_wd else l2_reg, average_grad,
                 nesterov_step if nesterov else fastai.optimizer.momentum_step]
     return Optimizer(params, steppers, lr=lr, mom=mom, wd=wd)
 
 # %% ../nbs/04_learner.ipynb #9da80131
-def adamw(params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01) -> Optimizer:
+def adamw(params, # the parameters or parameter groups to train
+          lr, # learning rate
+          mom:float=0.9, # decay of the gradient average (Adam's beta1)
+          sqr_mom:float=0.99, # decay of the squared-gradient average (Adam's beta2)
+          eps:float=1e-5, # added to the denominator, for stability
+          wd:float=0.01 # decoupled weight decay
+         ) -> Optimizer:
     "Adam with decoupled weight decay (AdamW), fastai's default optimizer with its default betas."
     return Adam(params, lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, decouple_wd=True)
 
-def nesterov(params, lr, mom:float=0.9, wd:float=0., decouple_wd:bool=False) -> Optimizer:
+def nesterov(params, # the parameters or parameter groups to train
+             lr, # learning rate
+             mom:float=0.9, # momentum
+             wd:float=0., # weight decay
+             decouple_wd:bool=False # decay the weights directly (AdamW's way) instead of L2 in the gradient
+            ) -> Optimizer:
     "SGD with Nesterov momentum, as in David Page's ResNet-9 runs."
     return sgd(params, lr, mom=mom, wd=wd, nesterov=True, decouple_wd=decouple_wd)
 
@@ -70,7 +92,9 @@ def _unknown(kind, name, known) -> str:
     return f"Unknown {kind} {name!r}.{hint} Known: {', '.join(sorted(known))}."
 
 # %% ../nbs/04_learner.ipynb #352caf7f
-def top5_accuracy(inp, targ):
+def top5_accuracy(inp, # the model's outputs, one score per class
+                  targ # the class indices
+                 ):
     "Top-5 accuracy (a named function, so learners using it can be exported)."
     return top_k_accuracy(inp, targ, k=5)
 
@@ -94,7 +118,9 @@ _RULES = dict(
     pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
 )
 
-def check_settings(flags:bool=False, **settings):
+def check_settings(flags:bool=False, # name a setting as the command line does (`--warmup-iters`)
+                   **settings # the settings to check, by name (unknown names are not checked)
+                  ):
     "Raise a one-sentence `ResnetFaError` for the first of the named `settings` out of its range (None is not checked)."
     for name, v in settings.items():
         if v is None or name not in _RULES: continue
@@ -125,7 +151,9 @@ def _build_model(arch, n_out, n_in=3, **model_kwargs):
                else ": leave it off, or pick a model that has it")
         raise ResnetFaError(f"{name} has no {unknown[0]} option{why}.") from None
 
-def mix_cbs(mixup:float=0., cutmix:float=0.) -> list:
+def mix_cbs(mixup:float=0., # MixUp's alpha (0: no MixUp)
+            cutmix:float=0. # CutMix's alpha (0: no CutMix)
+           ) -> list:
     "fastai's `MixUp` or `CutMix` callback for a non-zero alpha (not both)."
     if mixup and cutmix: raise ResnetFaError("Use MixUp or CutMix, not both at once.")
     return [MixUp(mixup)] if mixup else [CutMix(cutmix)] if cutmix else []
@@ -426,7 +454,11 @@ def get_recipe(name) -> Recipe:
     return RECIPES[name]
 
 # %% ../nbs/04_learner.ipynb #5fe1ab7a
-def step_sched(lr:float, milestones=(0.5, 0.75), warmup_pct:float=0., warmup_lr:float=0.01):
+def step_sched(lr:float, # learning rate before the first milestone
+               milestones=(0.5, 0.75), # fractions of training at which `lr` is divided by 10
+               warmup_pct:float=0., # fraction of training at `warmup_lr` first (0: no warm-up)
+               warmup_lr:float=0.01 # the warm-up's constant learning rate
+              ):
     "The ResNet paper's schedule: `lr` divided by 10 at each milestone (fractions of training), after a warm-up."
     bounds = [0., *milestones, 1.]
     pcts = [b - a for a, b in zip(bounds, bounds[1:])]
@@ -436,7 +468,10 @@ def step_sched(lr:float, milestones=(0.5, 0.75), warmup_pct:float=0., warmup_lr:
         scheds = [SchedNo(warmup_lr, warmup_lr), *scheds]
     return combine_scheds(pcts, scheds)
 
-def schedule_for(recipe:Recipe, lr:float, total_iters:int) -> dict:
+def schedule_for(recipe:Recipe, # its `schedule` ('step', 'flat_cos' or 'linear') and that one's settings
+                 lr:float, # peak learning rate
+                 total_iters:int # batches in the whole training (the warm-up is counted in batches)
+                ) -> dict:
     "fastai `ParamScheduler` schedules for the recipe's non-one-cycle `schedule`."
     r = recipe
     if r.schedule == 'step':
@@ -447,7 +482,13 @@ def schedule_for(recipe:Recipe, lr:float, total_iters:int) -> dict:
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedLin(lr/1e3, lr), SchedLin(lr, 0.)])}
     raise ResnetFaError(_unknown('schedule', r.schedule, _SCHEDULES))
 
-def fit_recipe(learn:Learner, recipe:Recipe, epochs:int|None=None, lr:float|None=None, start_epoch:int=0, cbs=None):
+def fit_recipe(learn:Learner, # the learner to train
+               recipe:Recipe, # its schedule, `lr`, `mom`, `wd` and length are used
+               epochs:int|None=None, # number of epochs (default: the recipe's, from its `epochs` or `iterations`)
+               lr:float|None=None, # peak learning rate (default: the recipe's)
+               start_epoch:int=0, # the epoch to start at, when resuming
+               cbs=None # callbacks for this fit only
+              ):
     "Train `learn` with the schedule, learning rate, momentum and weight decay of `recipe`."
     r, lr = recipe, lr or recipe.lr
     epochs = epochs or r.epochs_for(len(learn.dls.train))
@@ -466,14 +507,20 @@ def recipe_learner_args(recipe) -> dict:
     return {f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name in params}
 
 @delegates(resnet_learner)
-def learner_from_recipe(dls, recipe, **kwargs) -> Learner:
+def learner_from_recipe(dls, # any fastai `DataLoaders`
+                        recipe, # a name in `RECIPES` or a `Recipe`
+                        **kwargs # `resnet_learner` arguments, over the recipe's
+                       ) -> Learner:
     "The `resnet_learner` that `recipe` (a name or `Recipe`) describes, on `dls`; `kwargs` override the recipe."
     args = recipe_learner_args(recipe)
     for short, long in _SHORTHANDS.items():   # a fastai argument given here replaces the recipe's shorthand for it
         if kwargs.get(long) is not None: args.pop(short, None)
     return resnet_learner(dls, **{**args, **kwargs})
 
-def recipe_dls(recipe, source=None, **kwargs):
+def recipe_dls(recipe, # a name in `RECIPES` or a `Recipe`
+               source=None, # a dataset name, folder or .tgz archive (default: the recipe's `data`)
+               **kwargs # `get_dls` arguments, over the recipe's
+              ):
     "The `DataLoaders` `recipe` describes (its data, size, batch size, augmentation, split), from `source` if given."
     r = get_recipe(recipe)
     opts = dict(size=r.size, bs=r.bs, augment=r.augment, valid=r.valid)
@@ -492,7 +539,10 @@ def _suggestions(learn, num_it, funcs) -> dict:
         if lr is not None and math.isfinite(float(lr)): res[f.__name__] = (float(lr), pnt)
     return res
 
-def find_lr(learn:Learner, num_it:int=100, fname=None):
+def find_lr(learn:Learner, # the learner to test; its weights are restored after
+            num_it:int=100, # number of mini-batches, each at a larger learning rate
+            fname=None # file to save the plot to (None: no plot)
+           ):
     "fastai's `lr_find` with each suggestion it can compute, as fastai's `SuggestedLRs`; the plot saved to `fname`."
     import matplotlib.pyplot as plt
     from fastai.callback.schedule import valley, slide, minimum, steep

@@ -33,11 +33,17 @@ __all__ = ['conv3x3', 'conv1x1', 'Stage', 'act_class', 'act_layer', 'PadShortcut
            'measured_receptive_field']
 
 # %% ../nbs/01_models.ipynb #e26aaab8
-def conv3x3(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
+def conv3x3(ni:int, # input channels
+            nf:int, # output channels
+            stride:int=1 # stride
+           ) -> nn.Conv2d:
     "3x3 convolution with padding 1 and no bias (a BN follows)."
     return nn.Conv2d(ni, nf, 3, stride=stride, padding=1, bias=False)
 
-def conv1x1(ni:int, nf:int, stride:int=1) -> nn.Conv2d:
+def conv1x1(ni:int, # input channels
+            nf:int, # output channels
+            stride:int=1 # stride
+           ) -> nn.Conv2d:
     "1x1 convolution with no bias (a BN follows)."
     return nn.Conv2d(ni, nf, 1, stride=stride, bias=False)
 
@@ -71,7 +77,12 @@ class PadShortcut(nn.Module):
         extra = self.nf - self.ni  # half the zero channels on each side, as the common reference code does
         return F.pad(x, (0, 0, 0, 0, extra//2, extra - extra//2))
 
-def projection(ni:int, nf:int, stride:int=1, avg_down:bool=False, norm:bool=True) -> nn.Sequential:
+def projection(ni:int, # input channels
+               nf:int, # output channels
+               stride:int=1, # stride of the shortcut
+               avg_down:bool=False, # a 2x2 average pool strides, then a stride-1 conv (ResNet-D)
+               norm:bool=True # a BN after the conv (pre-activation nets have none)
+              ) -> nn.Sequential:
     "Option B shortcut: 1x1 conv (+BN); with `avg_down` a 2x2 average pool does the striding (ResNet-D)."
     bn = [nn.BatchNorm2d(nf)] if norm else []
     if not avg_down: return nn.Sequential(conv1x1(ni, nf, stride), *bn)
@@ -176,7 +187,9 @@ class PreActBottleneck(nn.Module):
         return out + (x if self.downsample is None else self.downsample(a))
 
 # %% ../nbs/01_models.ipynb #a4b925d3
-def init_resnet(model:nn.Module, zero_init_residual:bool=False) -> nn.Module:
+def init_resnet(model:nn.Module, # the model to initialise, in place
+                zero_init_residual:bool=False # zero each residual branch's last BN weight (not for pre-activation)
+               ) -> nn.Module:
     "He-normal (fan-out) convs, BN at (1, 0); with `zero_init_residual` zero each branch's last BN weight."
     for m in model.modules():
         if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -227,7 +240,10 @@ class CifarResNet(nn.Module):
 _imagenet_layers = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)), 50: (Bottleneck, (3, 4, 6, 3)),
                     101: (Bottleneck, (3, 4, 23, 3)), 152: (Bottleneck, (3, 8, 36, 3))}
 
-def deep_stem(n_in:int=3, width:int=32, act_cls='relu') -> nn.Sequential:
+def deep_stem(n_in:int=3, # input channels
+              width:int=32, # channels of the first two convs (the third has twice as many)
+              act_cls='relu' # activation: 'relu', 'silu', 'mish', 'gelu' or an `nn.Module` class
+             ) -> nn.Sequential:
     "ResNet-C stem (Bag of Tricks): three 3x3 convs (`width`, `width`, 2*`width`), the first with stride 2."
     return nn.Sequential(nn.Conv2d(n_in, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), act_layer(act_cls),
                          conv3x3(width, width), nn.BatchNorm2d(width), act_layer(act_cls), conv3x3(width, width*2))
@@ -275,7 +291,10 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 # %% ../nbs/01_models.ipynb #1f02d923
-def conv_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
+def conv_bn(ni:int, # input channels
+            nf:int, # output channels
+            act_cls=nn.ReLU # activation: an `nn.Module` class or a name ('relu', 'silu', 'mish', 'gelu')
+           ) -> nn.Sequential:
     "3x3 conv, BN, activation (ReLU): ResNet-9's unit."
     return nn.Sequential(conv3x3(ni, nf), nn.BatchNorm2d(nf), act_layer(act_cls))
 
@@ -308,7 +327,10 @@ class ResNet9(nn.Module):
         return x if self.scale is None else x * self.scale
 
 # %% ../nbs/01_models.ipynb #3eda40f9
-def whitening_filters(x:torch.Tensor, k:int=2, eps:float=5e-4) -> torch.Tensor:
+def whitening_filters(x:torch.Tensor, # images (N, C, H, W) whose patches are whitened
+                      k:int=2, # side of the patches (and of the filters)
+                      eps:float=5e-4 # added to the eigenvalues before their square root
+                     ) -> torch.Tensor:
     "Filters (C*k*k, C, k, k) that whiten the `k`x`k` patches of the images `x` (N, C, H, W): PCA whitening."
     patches = F.unfold(x.float(), k).transpose(1, 2).reshape(-1, x.shape[1]*k*k)
     patches = patches - patches.mean(0)
@@ -340,7 +362,10 @@ def freeze_bn_scale(bn:nn.BatchNorm2d) -> nn.BatchNorm2d:
     bn.register_buffer('weight', w)
     return bn
 
-def conv_pool_bn(ni:int, nf:int, act_cls=nn.ReLU) -> nn.Sequential:
+def conv_pool_bn(ni:int, # input channels
+                 nf:int, # output channels
+                 act_cls=nn.ReLU # activation: an `nn.Module` class or a name ('relu', 'silu', 'mish', 'gelu')
+                ) -> nn.Sequential:
     "3x3 conv, max-pool 2, BN, activation (ReLU): normalising after the pool costs a quarter of the pixels."
     return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), act_layer(act_cls))
 
@@ -391,7 +416,10 @@ def _adapt_first_conv(w:torch.Tensor, n_in:int) -> torch.Tensor:
     reps = -(-n_in // w.shape[1])
     return w.repeat(1, reps, 1, 1)[:, :n_in] * (w.shape[1] / n_in)
 
-def load_weights(model:nn.Module, state_dict:dict, name:str='model') -> nn.Module:
+def load_weights(model:nn.Module, # the model to load into, in place
+                 state_dict:dict, # weights with exactly the model's keys
+                 name:str='model' # the model's name in error messages
+                ) -> nn.Module:
     "Load a `state_dict` with strict keys; a head of another size is skipped, a first conv of other `n_in` adapted."
     own,sd = model.state_dict(),dict(state_dict)
     missing,unexpected = sorted(set(own) - set(sd)),sorted(set(sd) - set(own))
@@ -415,7 +443,11 @@ def _torchvision_state_dict(name:str) -> dict:
                             f"Offline, pass a local torchvision-format weights file: "
                             f"pretrained='/path/to/{name}.pth' (or .safetensors).") from e
 
-def with_weights(model:nn.Module, pretrained, name:str, torchvision_name:str|None=None) -> nn.Module:
+def with_weights(model:nn.Module, # the new model, loaded in place
+                 pretrained, # None or False (no weights), a weights file, or True (torchvision's)
+                 name:str, # the model's name in error messages
+                 torchvision_name:str|None=None # torchvision's name for its weights (None: it has none)
+                ) -> nn.Module:
     "`model` with `pretrained` weights: False (none), a file, or True (torchvision's, when `torchvision_name`)."
     if pretrained is None or pretrained is False: return model
     if isinstance(pretrained, (str, Path)): return load_weights(model, _read_weights(pretrained), name)
@@ -476,7 +508,11 @@ class ModelInfo:
 
 _models: dict[str, ModelInfo] = {}
 
-def register_model(fn=None, *, family:str='custom', size:int=224, paper:str=''):
+def register_model(fn=None, # the model function (None when used as `@register_model(...)`)
+                   *, family:str='custom', # such as 'cifar'; 'imagenet' gets ImageNet's stats, others CIFAR's
+                   size:int=224, # natural input side in pixels (what `default_size` returns)
+                   paper:str='' # the paper the model comes from
+                  ):
     "Register `fn` under its name for `create_model` and fastai's `vision_learner` (use bare or with options)."
     def _register(f):
         @functools.wraps(f)
@@ -501,13 +537,25 @@ def _pretrained(pretrained, weights):
     if weights is None or pretrained: return pretrained
     return weights if isinstance(weights, (str, Path)) and Path(weights).suffix else True
 
-def cifar_resnet(depth:int, n_out:int=10, n_in:int=3, pretrained=False, shortcut:str|None='A', weights=None,
-                 **kwargs) -> CifarResNet:
+def cifar_resnet(depth:int, # 6n+2: 20, 32, 44, 56, 110, 1202...
+                 n_out:int=10, # number of outputs (classes)
+                 n_in:int=3, # input channels
+                 pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+                 shortcut:str|None='A', # 'A' (zero-padding, the paper's), 'B' (projection) or None (plain)
+                 weights=None, # torchvision's spelling of `pretrained`: a weights file
+                 **kwargs # passed to `CifarResNet` (`zero_init_residual`, `widths`)
+                ) -> CifarResNet:
     "CIFAR ResNet-`depth` (6n+2) with `shortcut` 'A', 'B' or None (plain), optionally with weights from a file."
     name = f'resnet{depth}' if shortcut is not None else f'plain{depth}'
     return with_weights(CifarResNet(depth, n_out, n_in, shortcut, **kwargs), _pretrained(pretrained, weights), name)
 
-def imagenet_resnet(depth:int, n_out:int=1000, n_in:int=3, pretrained=False, weights=None, **kwargs) -> ResNet:
+def imagenet_resnet(depth:int, # 18, 34, 50, 101 or 152
+                    n_out:int=1000, # number of outputs (classes)
+                    n_in:int=3, # input channels
+                    pretrained=False, # False, a weights file, or True (torchvision's; its layout only)
+                    weights=None, # torchvision's spelling of `pretrained`: a weights file, or 'DEFAULT' (torchvision's)
+                    **kwargs # passed to `ResNet` (`variant`, `stride_in_1x1`, `preact`, `act_cls`, `sa`...)
+                   ) -> ResNet:
     "ImageNet ResNet-`depth`; `pretrained` True (torchvision's weights), a file, or False; `weights` as in torchvision."
     model = ResNet(depth, n_out, n_in, **kwargs)
     tv_layout = (str(kwargs.get('variant', 'B')).upper() == 'B' and not kwargs.get('stride_in_1x1')
@@ -517,131 +565,253 @@ def imagenet_resnet(depth:int, n_out:int=1000, n_in:int=3, pretrained=False, wei
 
 # %% ../nbs/01_models.ipynb #7fc3ade5
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet20(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet20(n_out=10, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+             **kwargs # passed to `cifar_resnet`
+            ):
     "ResNet-20 for CIFAR (0.27M parameters)."
     return cifar_resnet(20, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet32(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet32(n_out=10, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+             **kwargs # passed to `cifar_resnet`
+            ):
     "ResNet-32 for CIFAR (0.46M parameters)."
     return cifar_resnet(32, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet44(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet44(n_out=10, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+             **kwargs # passed to `cifar_resnet`
+            ):
     "ResNet-44 for CIFAR (0.66M parameters)."
     return cifar_resnet(44, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet56(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet56(n_out=10, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+             **kwargs # passed to `cifar_resnet`
+            ):
     "ResNet-56 for CIFAR (0.85M parameters)."
     return cifar_resnet(56, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet110(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet110(n_out=10, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+              **kwargs # passed to `cifar_resnet`
+             ):
     "ResNet-110 for CIFAR (1.7M parameters)."
     return cifar_resnet(110, n_out, n_in, pretrained, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def resnet1202(n_out=10, n_in=3, pretrained=False, **kwargs):
+def resnet1202(n_out=10, # number of classes
+               n_in=3, # input channels
+               pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+               **kwargs # passed to `cifar_resnet`
+              ):
     "ResNet-1202 for CIFAR (19.4M parameters)."
     return cifar_resnet(1202, n_out, n_in, pretrained, **kwargs)
 
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain20(n_out=10, n_in=3, pretrained=False, **kwargs):
+def plain20(n_out=10, # number of classes
+            n_in=3, # input channels
+            pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+            **kwargs # passed to `cifar_resnet`
+           ):
     "The paper's plain 20-layer baseline: ResNet-20 without shortcuts."
     return cifar_resnet(20, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain32(n_out=10, n_in=3, pretrained=False, **kwargs):
+def plain32(n_out=10, # number of classes
+            n_in=3, # input channels
+            pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+            **kwargs # passed to `cifar_resnet`
+           ):
     "The paper's plain 32-layer baseline."
     return cifar_resnet(32, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain44(n_out=10, n_in=3, pretrained=False, **kwargs):
+def plain44(n_out=10, # number of classes
+            n_in=3, # input channels
+            pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+            **kwargs # passed to `cifar_resnet`
+           ):
     "The paper's plain 44-layer baseline."
     return cifar_resnet(44, n_out, n_in, pretrained, shortcut=None, **kwargs)
 @register_model(family='cifar', size=32, paper=_he2015)
-def plain56(n_out=10, n_in=3, pretrained=False, **kwargs):
+def plain56(n_out=10, # number of classes
+            n_in=3, # input channels
+            pretrained=False, # False or a weights file (no CIFAR weights are published: True fails)
+            **kwargs # passed to `cifar_resnet`
+           ):
     "The paper's plain 56-layer baseline (worse than plain-20: the degradation problem)."
     return cifar_resnet(56, n_out, n_in, pretrained, shortcut=None, **kwargs)
 
 # %% ../nbs/01_models.ipynb #90d87d88
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet18(n_out=1000, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False, a weights file, or True (torchvision's weights)
+             **kwargs # passed to `imagenet_resnet`
+            ):
     "ResNet-18, torchvision's layout and weights."
     return imagenet_resnet(18, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet34(n_out=1000, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False, a weights file, or True (torchvision's weights)
+             **kwargs # passed to `imagenet_resnet`
+            ):
     "ResNet-34, torchvision's layout and weights."
     return imagenet_resnet(34, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet50(n_out=1000, # number of classes
+             n_in=3, # input channels
+             pretrained=False, # False, a weights file, or True (torchvision's weights)
+             **kwargs # passed to `imagenet_resnet`
+            ):
     "ResNet-50 (v1.5: stride in the 3x3), torchvision's layout and weights."
     return imagenet_resnet(50, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet101(n_out=1000, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False, a weights file, or True (torchvision's weights)
+              **kwargs # passed to `imagenet_resnet`
+             ):
     "ResNet-101 (v1.5), torchvision's layout and weights."
     return imagenet_resnet(101, n_out, n_in, pretrained, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2015)
-def resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet152(n_out=1000, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False, a weights file, or True (torchvision's weights)
+              **kwargs # passed to `imagenet_resnet`
+             ):
     "ResNet-152 (v1.5), torchvision's layout and weights."
     return imagenet_resnet(152, n_out, n_in, pretrained, **kwargs)
 
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet18d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet18d(n_out=1000, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+              **kwargs # passed to `imagenet_resnet`
+             ):
     "ResNet-18-D: deep stem and average-pool shortcuts (timm's layout)."
     return imagenet_resnet(18, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet34d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet34d(n_out=1000, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+              **kwargs # passed to `imagenet_resnet`
+             ):
     "ResNet-34-D (Bag of Tricks)."
     return imagenet_resnet(34, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet50d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet50d(n_out=1000, # number of classes
+              n_in=3, # input channels
+              pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+              **kwargs # passed to `imagenet_resnet`
+             ):
     "ResNet-50-D (Bag of Tricks)."
     return imagenet_resnet(50, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet101d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet101d(n_out=1000, # number of classes
+               n_in=3, # input channels
+               pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+               **kwargs # passed to `imagenet_resnet`
+              ):
     "ResNet-101-D (Bag of Tricks)."
     return imagenet_resnet(101, n_out, n_in, pretrained, variant='D', **kwargs)
 @register_model(family='imagenet', size=224, paper=_tricks)
-def resnet152d(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def resnet152d(n_out=1000, # number of classes
+               n_in=3, # input channels
+               pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+               **kwargs # passed to `imagenet_resnet`
+              ):
     "ResNet-152-D (Bag of Tricks)."
     return imagenet_resnet(152, n_out, n_in, pretrained, variant='D', **kwargs)
 
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet18(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def preact_resnet18(n_out=1000, # number of classes
+                    n_in=3, # input channels
+                    pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+                    **kwargs # passed to `imagenet_resnet`
+                   ):
     "Pre-activation ResNet-18."
     return imagenet_resnet(18, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet34(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def preact_resnet34(n_out=1000, # number of classes
+                    n_in=3, # input channels
+                    pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+                    **kwargs # passed to `imagenet_resnet`
+                   ):
     "Pre-activation ResNet-34."
     return imagenet_resnet(34, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet50(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def preact_resnet50(n_out=1000, # number of classes
+                    n_in=3, # input channels
+                    pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+                    **kwargs # passed to `imagenet_resnet`
+                   ):
     "Pre-activation ResNet-50."
     return imagenet_resnet(50, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet101(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def preact_resnet101(n_out=1000, # number of classes
+                     n_in=3, # input channels
+                     pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+                     **kwargs # passed to `imagenet_resnet`
+                    ):
     "Pre-activation ResNet-101."
     return imagenet_resnet(101, n_out, n_in, pretrained, preact=True, **kwargs)
 @register_model(family='imagenet', size=224, paper=_he2016)
-def preact_resnet152(n_out=1000, n_in=3, pretrained=False, **kwargs):
+def preact_resnet152(n_out=1000, # number of classes
+                     n_in=3, # input channels
+                     pretrained=False, # False or a weights file (torchvision has none in this layout: True fails)
+                     **kwargs # passed to `imagenet_resnet`
+                    ):
     "Pre-activation ResNet-152."
     return imagenet_resnet(152, n_out, n_in, pretrained, preact=True, **kwargs)
 
 @register_model(family='resnet9', size=32, paper=_page)
-def resnet9(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
+def resnet9(n_out=10, # number of classes
+            n_in=3, # input channels
+            pretrained=False, # False or a weights file (none are published: True fails)
+            scale=0.125, # multiplies the logits (None: unscaled)
+            weights=None # torchvision's spelling of `pretrained`: a weights file
+           ):
     "David Page's ResNet-9 for CIFAR-10 (6.6M parameters), logits scaled by `scale`."
     return with_weights(ResNet9(n_out, n_in, scale), _pretrained(pretrained, weights), 'resnet9')
 
 @register_model(family='resnet9', size=32, paper=_page)
-def resnet9_half(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None):
+def resnet9_half(n_out=10, # number of classes
+                 n_in=3, # input channels
+                 pretrained=False, # False or a weights file (none are published: True fails)
+                 scale=0.125, # multiplies the logits (None: unscaled)
+                 weights=None # torchvision's spelling of `pretrained`: a weights file
+                ):
     "ResNet-9 at half width (1.6M parameters, a quarter of the multiply-adds): the CPU speed-run model."
     return with_weights(ResNet9(n_out, n_in, scale, width=0.5), _pretrained(pretrained, weights), 'resnet9_half')
 
 _airbench = 'Page 2018 (patch whitening) and Keller Jordan 2024, 94% on CIFAR-10 in 3.29 seconds (airbench)'
 
 @register_model(family='resnet9', size=32, paper=_airbench)
-def whitened_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
+def whitened_resnet8(n_out=10, # number of classes
+                     n_in=3, # input channels
+                     pretrained=False, # False or a weights file (none are published: True fails)
+                     scale=0.125, # multiplies the logits (None: unscaled)
+                     weights=None, # torchvision's spelling of `pretrained`: a weights file
+                     widths=(64, 256, 256) # channels of each stage (one stage per entry)
+                    ):
     "Whitened 2x2 stem and three residual stages of 64/256/256 (2.0M parameters), ReLU and trainable BN scales."
     model = WhitenedResNet(n_out, n_in, widths, scale=scale)
     return with_weights(model, _pretrained(pretrained, weights), 'whitened_resnet8')
 
 @register_model(family='resnet9', size=32, paper=_airbench)
-def airbench_resnet8(n_out=10, n_in=3, pretrained=False, scale=0.125, weights=None, widths=(64, 256, 256)):
+def airbench_resnet8(n_out=10, # number of classes
+                     n_in=3, # input channels
+                     pretrained=False, # False or a weights file (none are published: True fails)
+                     scale=0.125, # multiplies the logits (None: unscaled)
+                     weights=None, # torchvision's spelling of `pretrained`: a weights file
+                     widths=(64, 256, 256) # channels of each stage (one stage per entry)
+                    ):
     "whitened_resnet8 with airbench's GELU, frozen BN scales and fast BN statistics (momentum 0.6): the speed model."
     model = WhitenedResNet(n_out, n_in, widths, scale=scale, act_cls=nn.GELU, bn_weight=False, bn_momentum=0.6)
     return with_weights(model, _pretrained(pretrained, weights), 'airbench_resnet8')
@@ -651,7 +821,9 @@ def _timm_name(name:str) -> bool:
     import timm
     return timm.is_model(name)
 
-def list_models(pattern:str|None=None, family:str|None=None) -> list[str]:
+def list_models(pattern:str|None=None, # an fnmatch pattern such as 'resnet*' (None: all)
+                family:str|None=None # 'cifar', 'imagenet', 'resnet9', 'custom', 'timm' (timm's) or None (all ours)
+               ) -> list[str]:
     "resnet_fa's models matching the fnmatch `pattern` and `family` ('cifar', 'imagenet', 'resnet9'; 'timm': timm's)."
     if family == 'timm':
         import timm
@@ -670,14 +842,18 @@ def _split_source(name:str, source:str|None):
         raise ResnetFaError(f"source must be 'resnet_fa' or 'timm', got {source!r}.")
     return name, source
 
-def model_family(name:str, source:str|None=None) -> str:
+def model_family(name:str, # a model name; 'timm/name' is timm's
+                 source:str|None=None # 'resnet_fa' or 'timm' (None: resnet_fa's, else timm's)
+                ) -> str:
     "'cifar', 'imagenet' or 'resnet9' for resnet_fa's models, 'timm' for timm's."
     name,source = _split_source(name, source)
     if source != 'timm' and name in _models: return _models[name].family
     if source != 'resnet_fa' and _timm_name(name): return 'timm'
     raise _unknown(name)
 
-def default_size(name:str, source:str|None=None) -> int:
+def default_size(name:str, # a model name; 'timm/name' is timm's
+                 source:str|None=None # 'resnet_fa' or 'timm' (None: resnet_fa's, else timm's)
+                ) -> int:
     "The natural input size of model `name`: the registry's (32 or 224) for resnet_fa's, timm's own for timm's."
     name,source = _split_source(name, source)
     if model_family(name, source) != 'timm': return _models[name].size
@@ -685,7 +861,13 @@ def default_size(name:str, source:str|None=None) -> int:
     size = timm.models.get_pretrained_cfg_value(name, 'input_size')
     return size[-1] if size else 224
 
-def create_model(name:str, n_out:int=1000, pretrained=False, n_in:int=3, source:str|None=None, **kwargs) -> nn.Module:
+def create_model(name:str, # a name in `list_models()` or timm's; 'timm/name' is timm's
+                 n_out:int=1000, # number of outputs (classes)
+                 pretrained=False, # False, a weights file, or True (published weights, where there are)
+                 n_in:int=3, # input channels
+                 source:str|None=None, # 'resnet_fa' or 'timm' (None: resnet_fa's, else timm's)
+                 **kwargs # passed to the model function (or `timm.create_model`)
+                ) -> nn.Module:
     "Model `name` with `n_out` outputs and `n_in` input channels: resnet_fa's, else timm's (`'timm/name'` forces timm)."
     name,source = _split_source(name, source)
     if source != 'timm' and name in _models:
@@ -753,7 +935,9 @@ def _groups(model:nn.Module) -> list[tuple[str, list]]:
     rows += [(n if n.startswith('layer') else f'layer{k+1}', [c]) for k,(n,c) in enumerate(units[i] for i in stages)]
     return rows + [('head', [c for _,c in units[stages[-1]+1:]] + head)]
 
-def model_summary(model:nn.Module, size:int|None=None) -> pd.DataFrame:
+def model_summary(model:nn.Module, # a ResNet (or fastai's body and head of one)
+                  size:int|None=None # side of the square input (default: the model's `default_size`, else 224)
+                 ) -> pd.DataFrame:
     "Per stage: output shape, stride, receptive field, parameters and MACs for one `size` x `size` image."
     size = size or getattr(model, 'default_size', 224)
     # the first 4-d weight: a frozen stem such as `PatchWhitening` keeps its filters in a buffer, not in an nn.Conv2d
@@ -783,7 +967,10 @@ def model_summary(model:nn.Module, size:int|None=None) -> pd.DataFrame:
     return df
 
 # %% ../nbs/01_models.ipynb #1dc51404
-def measured_receptive_field(body:nn.Module, n_in:int=3, size:int=128) -> int:
+def measured_receptive_field(body:nn.Module, # the network (or part) to measure; a copy is used
+                             n_in:int=3, # input channels
+                             size:int=128 # side of the probe image, larger than the receptive field
+                            ) -> int:
     "Width of the input region that one central output position of `body` depends on (all weights positive)."
     body = copy.deepcopy(body).eval()
     for m in body.modules():

@@ -32,11 +32,15 @@ __all__ = ['run_path', 'prepare_run_dir', 'run_file', 'RunLock', 'check_options'
            'run_config', 'run_recipe', 'load_run', 'load_export']
 
 # %% ../nbs/06_run.ipynb #66578c7e
-def run_path(out=None, name:str='run') -> Path:
+def run_path(out=None, # the run folder (default: `runs/<name>-<time>`)
+             name:str='run' # start of the default folder's name
+            ) -> Path:
     "The absolute path of run folder `out` (default `runs/<name>-<time>`), not created."
     return (Path(out) if out else Path('runs')/f"{name}-{datetime.now():%Y%m%d-%H%M%S}").expanduser().absolute()
 
-def prepare_run_dir(out=None, name:str='run') -> Path:
+def prepare_run_dir(out=None, # the run folder (default: `runs/<name>-<time>`)
+                    name:str='run' # start of the default folder's name
+                   ) -> Path:
     "Create (or reuse) the folder `out` (default `runs/<name>-<time>`), check it is writable, return its absolute path."
     run = run_path(out, name)
     try:
@@ -46,7 +50,9 @@ def prepare_run_dir(out=None, name:str='run') -> Path:
     return run
 
 # %% ../nbs/06_run.ipynb #61fe2ff7
-def run_file(run, name) -> Path:
+def run_file(run, # the folder
+             name # a plain relative path inside it
+            ) -> Path:
     "The file `name` (relative, as a run folder lists it) inside folder `run`; one that resolves outside it is refused."
     run, rel = Path(run), Path(str(name))
     if rel.is_absolute() or '..' in rel.parts:
@@ -129,7 +135,9 @@ def default_recipe(data) -> str:
     "The recipe used for `data` when none is given: the dataset's own, or that of the layout a folder has."
     return _DATA_RECIPES.get(str(data)) or _FAMILY_RECIPES[data_family(data)]
 
-def check_recipe_fits(r:Recipe, data) -> Recipe:
+def check_recipe_fits(r:Recipe, # the recipe
+                      data # the dataset name or folder to train on
+                     ) -> Recipe:
     "`r` if it was written for `data`'s family of datasets (or for any folder); else a one-line error."
     if not r.data or r.data == str(data): return r
     want, have = data_family(r.data), data_family(data)
@@ -142,7 +150,10 @@ def check_recipe_fits(r:Recipe, data) -> Recipe:
 # %% ../nbs/06_run.ipynb #dc669670
 def _quiet(*args): pass
 
-def set_progress(learn, quiet:bool=False, tty:bool|None=None):
+def set_progress(learn, # the learner, changed in place
+                 quiet:bool=False, # no progress bars and no epoch lines
+                 tty:bool|None=None # whether output goes to a terminal (None: whether stdout is one)
+                ):
     "Progress bars in a terminal (`tty`, default: stdout is one), else one line per epoch; nothing if `quiet`."
     if quiet:
         learn.remove_cb(ProgressCallback); learn.logger = _quiet
@@ -170,7 +181,9 @@ def _share_mode(run, *files):
     for f in files:
         if Path(f).is_file(): os.chmod(f, mode)
 
-def export_learner(learn, path) -> Path:
+def export_learner(learn, # the trained learner
+                   path # the .pkl file to write
+                  ) -> Path:
     "`learn.export` to `path` atomically, without the callbacks that only make sense in the training run."
     path = Path(path).absolute()
     def write(f):
@@ -206,7 +219,10 @@ def _final_metrics(learn, r:Recipe|None=None) -> dict:
         if r.tta_shift: metrics['accuracy_shift_tta'] = tta['shift']
     return metrics
 
-def write_outputs(learn, run, r:Recipe):
+def write_outputs(learn, # the trained learner
+                  run, # the run folder, a `Path`
+                  r:Recipe # the run's recipe (its `arch` is saved with the weights)
+                 ):
     "Write the weights, `export.pkl`, plots, reports and `results.json` of `learn` into `run`; print the result."
     save_safetensors(learn, run/'model.safetensors', arch=r.arch)
     export_learner(learn, run/'export.pkl')
@@ -230,7 +246,13 @@ def _check_batches(dls, bs):
         raise ResnetFaError(f"The batch size {bs} is larger than the {n} training images: "
                             f"use --bs {max(1, n//2)} or less.")
 
-def run_learner(run, config:dict, r:Recipe, workers:int|None=None, quiet:bool=False, resume:bool=False):
+def run_learner(run, # the run folder
+                config:dict, # the run's config: `seed`, `data`, `precision`, `keep_best`, `tensorboard`
+                r:Recipe, # the run's recipe
+                workers:int|None=None, # DataLoader worker processes (None: fastai's choice)
+                quiet:bool=False, # no progress bars and no epoch lines
+                resume:bool=False # continue from the run's last completed epoch
+               ):
     "The learner a run's `config` describes, writing its checkpoints, metrics and resume state into `run`."
     seed_everything(config['seed'] + rank_distrib())   # processes augment differently; the split uses `seed` itself
     with main_process_first(), no_progress(quiet):   # decoded-image caches: one process writes, the others read
@@ -243,7 +265,11 @@ def run_learner(run, config:dict, r:Recipe, workers:int|None=None, quiet:bool=Fa
     if config['tensorboard'] and main: learn.add_cb(TensorBoardReport())  # confusion matrix, PR curves, Grad-CAM
     return set_progress(learn, quiet)
 
-def fit_run(learn, run, config:dict, r:Recipe):
+def fit_run(learn, # the learner of `run_learner`
+            run, # the run folder, a `Path`
+            config:dict, # the run's config (its `distributed` settings are used)
+            r:Recipe # the run's recipe
+           ):
     "Train `learn` as recipe `r` says, then (main process) write the run's outputs."
     with ddp_ctx(learn, sync_bn=config.get('distributed', {}).get('sync_bn', False)): fit_recipe(learn, r)
     if not is_main_process(): return learn, run

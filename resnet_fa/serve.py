@@ -35,7 +35,10 @@ def _too_large(w, h, max_pixels) -> ResnetFaError:
     return ResnetFaError(f"The image is {w} x {h} pixels ({w*h/1e6:.0f} megapixels); this app opens images of at most "
                          f"{max_pixels/1e6:.0f} megapixels: send a smaller image.")
 
-def open_image(source, max_pixels:int=MAX_PIXELS, min_side:int=224) -> Image.Image:
+def open_image(source, # an image path or an open binary file
+               max_pixels:int=MAX_PIXELS, # width x height above which it is refused (a JPEG is first decoded smaller)
+               min_side:int=224 # a large JPEG decoded smaller keeps at least this many pixels a side
+              ) -> Image.Image:
     "RGB image from a path or file, at most `max_pixels` big (large JPEGs decoded smaller, >= `min_side` px)."
     name = Path(str(getattr(source, 'name', source))).name
     try:
@@ -108,7 +111,10 @@ def input_geometry(dl) -> tuple[int, float]:
                                          "the model's input size.")
     return int(size), float(crop)
 
-def serving_spec(dls, arch:str, examples=()) -> ServingSpec:
+def serving_spec(dls, # the `DataLoaders` the model was trained on
+                 arch:str, # the model's architecture name
+                 examples=() # example images, paths relative to the run folder
+                ) -> ServingSpec:
     "The `ServingSpec` of a model named `arch` trained on `dls` (its classes, validation geometry and normalisation)."
     size, crop = input_geometry(dls.valid)
     mean, std = normalize_stats(dls.valid)
@@ -199,7 +205,9 @@ def _copy_examples(ds, folder, n:int) -> list[str]:
         names.append(f'examples/{name}')
     return names
 
-def prepare_serving(run, n_examples:int=8) -> ServingSpec:
+def prepare_serving(run, # a finished run folder
+                    n_examples:int=8 # at most this many validation images to copy, one per class
+                   ) -> ServingSpec:
     "Write `serve.json` and up to `n_examples` validation images (`examples/`) into run folder `run` (needs its data)."
     run = Path(run)
     for f in ('config.json', 'model.safetensors'):
@@ -289,7 +297,11 @@ def build_app(clf:ImageClassifier):
     return demo
 
 # %% ../nbs/08_serve.ipynb #088ac455
-def launch_app(demo, host:str|None='127.0.0.1', port:int|None=None, **kwargs):
+def launch_app(demo, # a Gradio app, such as `build_app`'s
+               host:str|None='127.0.0.1', # the address to listen on (None: Gradio's default)
+               port:int|None=None, # the port (None: Gradio's default)
+               **kwargs # passed to `demo.launch`
+              ):
     "Serve the Gradio app `demo` on `host`:`port` until interrupted: no share link, no web fonts, uploads up to 50 MB."
     gr = _gradio()
     theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'],
@@ -298,7 +310,12 @@ def launch_app(demo, host:str|None='127.0.0.1', port:int|None=None, **kwargs):
         return demo.launch(server_name=host, server_port=port, share=False, theme=theme, max_file_size='50mb', **kwargs)
     except OSError as e: raise ResnetFaError(f"Cannot serve on {host}:{port}: {e}") from None
 
-def serve(source, port:int=7860, host:str='127.0.0.1', trust_pickle:bool=False, **kwargs):
+def serve(source, # a run folder, or an export.pkl
+          port:int=7860, # the port to listen on
+          host:str='127.0.0.1', # the address to listen on ('0.0.0.0': every interface)
+          trust_pickle:bool=False, # allow an export.pkl (unpickled: it can run any code it holds)
+          **kwargs # passed to `demo.launch`
+         ):
     "Serve the model of `source` (a run folder, or an export.pkl if `trust_pickle`) at http://`host`:`port`."
     _gradio()  # before loading the model: say at once if gradio is missing
     demo = build_app(load_classifier(source, trust_pickle))
@@ -326,7 +343,9 @@ def _space_readme(spec:ServingSpec) -> str:
             "classes: "
             "upload an image to see its five most likely classes and Grad-CAM heat maps.\n")
 
-def write_space(run, dest) -> Path:
+def write_space(run, # a finished run folder (`serve.json` is written if missing)
+                dest # the Space's folder, created if missing
+               ) -> Path:
     "Write a Hugging Face Space into `dest`: `app.py`, `requirements.txt`, `README.md` and `model/` from run `run`."
     run, dest = Path(run), Path(dest)
     if not run.is_dir():
