@@ -31,7 +31,11 @@ def sample_data(name:str) -> Path|None:
     archive = d/f'{name}.tgz' if d else None
     return untar_local(archive) if archive and archive.is_file() else None
 
-def subset_folder(src, dest, n:int, folders=None) -> Path:
+def subset_folder(src, # a folder (or archive) of class folders
+                  dest, # the folder of links, created if missing
+                  n:int, # the first `n` images (sorted) of each class
+                  folders=None # the top folders of `src` with class folders, e.g. ['train'] (None: `src`)
+                 ) -> Path:
     "Symlink the first `n` images of each class folder of `src` (a folder or archive; under `folders`) into `dest`."
     from fastai.data.transforms import get_image_files
     from resnet_fa.core import resolve_data
