@@ -4,9 +4,9 @@
 writes bench/results/<recipe>.json (an ablation, `--set KEY=VALUE ...`, or `--precision`, adds them to the name). The recipe's own validation split is used (for the CIFAR recipes the
 paper's hold-out: the last 500 training images of each class), and the recipe never sees it while training.
 """
-import argparse, json
+import argparse, json, tempfile
 from pathlib import Path
-from _common import add_device_arg, set_device, train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
+from _common import subset_folder, add_device_arg, set_device, train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
 import torch
 from resnet_fa.learner import get_recipe
 
@@ -15,6 +15,11 @@ def main():
     p.add_argument('--recipe', default='cifar10-onecycle')
     p.add_argument('--data', required=True, help='dataset folder or .tgz archive')
     p.add_argument('--epochs', type=int, default=None)
+    p.add_argument('--per-class', type=int, default=None,
+                   help='train on the first N images of each class (linked into a temporary folder)')
+    p.add_argument('--under', default=None,
+                   help="with --per-class: the top folder holding the class folders (e.g. 'train'); that folder "
+                        "alone is the data, a plain folder of classes")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--precision', default='auto', help="auto (bf16 on this CPU), fp32 or bf16")
@@ -28,11 +33,16 @@ def main():
     name = (a.recipe + (f"-{a.epochs}" if a.epochs else '') + settings_suffix(settings)
             + (f"-{a.precision}" if a.precision != 'auto' else ''))
     if a.threads: torch.set_num_threads(a.threads)
-    learn, run, timer, wall = train_timed(a.data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
+    tmp = tempfile.TemporaryDirectory()
+    data = a.data
+    if a.per_class:
+        sub = subset_folder(a.data, Path(tmp.name)/'subset', a.per_class, folders=[a.under] if a.under else None)
+        data = sub/a.under if a.under else sub
+    learn, run, timer, wall = train_timed(data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
                                           out=Path('runs')/f'bench-{name}')
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
     res = dict(recipe=a.recipe, command=command_line(),
-               changed_settings=settings, precision=a.precision, data=str(a.data), seed=a.seed, wall_seconds=wall, epochs=len(rows),
+               changed_settings=settings, precision=a.precision, data=str(a.data), per_class=a.per_class, under=a.under, seed=a.seed, wall_seconds=wall, epochs=len(rows),
                epoch_seconds=timer.times, per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
                train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds),
                images_per_second=len(learn.dls.train_ds)*len(rows)/sum(timer.times),
@@ -40,6 +50,7 @@ def main():
                settings=json.loads((run/'config.json').read_text())['recipe'], versions=versions())
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     write_result(out, res)
+    tmp.cleanup()
     print(f"{name}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
 
 if __name__ == '__main__': main()
