@@ -14,7 +14,8 @@ that other processes' load falls on both. Writes bench/results/hardware_peak.jso
 """
 import argparse, copy, statistics, tempfile, time, warnings
 from pathlib import Path
-from _common import (command_line, versions, write_result, loadavg, subset_folder, set_device, cpu_model)   # bench/
+from _common import (command_line, versions, write_result, loadavg, subset_folder, set_device, cpu_model,
+                     add_device_arg)   # bench/
 warnings.filterwarnings('ignore')
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -84,7 +85,7 @@ def main():
     p.add_argument('--gemm', type=int, default=4096)
     p.add_argument('--reps', type=int, default=5)
     p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    add_device_arg(p)
     p.add_argument('--out', default=None)
     a = p.parse_args()
     set_device(a.device)

@@ -14,7 +14,7 @@ Writes bench/results/vs-airbench94-<per-class>-<epochs>.json; `python bench/repo
 """
 import argparse, statistics, tempfile, time
 from pathlib import Path
-from _common import command_line, versions, write_result, loadavg, subset_folder, set_device, time_to   # bench/ is on sys.path
+from _common import command_line, versions, write_result, loadavg, subset_folder, set_device, time_to, add_device_arg   # bench/ is on sys.path
 import torch
 from airbench_reference import load_split, train_airbench
 from speed import TASKS, run_resnet_fa
@@ -63,7 +63,7 @@ def main():
     p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    add_device_arg(p)
     p.add_argument('--out', default=None)
     a = p.parse_args()
     set_device(a.device)
