@@ -33,13 +33,13 @@ def main():
     name = (a.recipe + (f"-{a.epochs}" if a.epochs else '') + settings_suffix(settings)
             + (f"-{a.precision}" if a.precision != 'auto' else ''))
     if a.threads: torch.set_num_threads(a.threads)
-    tmp = tempfile.TemporaryDirectory()
-    data = a.data
-    if a.per_class:
-        sub = subset_folder(a.data, Path(tmp.name)/'subset', a.per_class, folders=[a.under] if a.under else None)
-        data = sub/a.under if a.under else sub
-    learn, run, timer, wall = train_timed(data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
-                                          out=Path('runs')/f'bench-{name}')
+    with tempfile.TemporaryDirectory() as tmp:
+        data = a.data
+        if a.per_class:
+            sub = subset_folder(a.data, Path(tmp)/'subset', a.per_class, folders=[a.under] if a.under else None)
+            data = sub/a.under if a.under else sub
+        learn, run, timer, wall = train_timed(data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
+                                              out=Path('runs')/f'bench-{name}')
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
     res = dict(recipe=a.recipe, command=command_line(),
                changed_settings=settings, precision=a.precision, data=str(a.data), per_class=a.per_class, under=a.under, seed=a.seed, wall_seconds=wall, epochs=len(rows),
@@ -50,7 +50,6 @@ def main():
                settings=json.loads((run/'config.json').read_text())['recipe'], versions=versions())
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     write_result(out, res)
-    tmp.cleanup()
     print(f"{name}: accuracy {res['final_accuracy']:.4f} after {len(rows)} epochs, {wall/60:.1f} min -> {out}")
 
 if __name__ == '__main__': main()

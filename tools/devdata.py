@@ -39,10 +39,9 @@ def subset_folder(src, # a folder (or archive) of class folders
     "Symlink the first `n` images of each class folder of `src` (a folder or archive; under `folders`) into `dest`."
     from fastai.data.transforms import get_image_files
     from resnet_fa.core import resolve_data
+    from resnet_fa.data import _class_folders   # the class folders as the loaders see them
     src, dest = resolve_data(src), Path(dest)
-    roots = [src/f for f in folders] if folders else [src]
-    for d in (d for r in roots if r.is_dir() for d in sorted(r.iterdir())):
-        if not d.is_dir() or d.name.startswith('.'): continue
+    for d in _class_folders(src, folders):
         out = dest/d.relative_to(src); out.mkdir(parents=True, exist_ok=True)
         for f in sorted(get_image_files(d))[:n]:
             if not (out/f.name).exists(): (out/f.name).symlink_to(f)
