@@ -14,7 +14,8 @@ Writes bench/results/vs-airbench94-<per-class>-<epochs>.json; `python bench/repo
 """
 import argparse, statistics, tempfile, time
 from pathlib import Path
-from _common import command_line, versions, write_result, loadavg, subset_folder, set_device, time_to, add_device_arg   # bench/ is on sys.path
+from _common import (add_set_arg, parse_settings, settings_suffix, command_line, versions, write_result, loadavg,
+                     subset_folder, set_device, time_to, add_device_arg)   # bench/ is on sys.path
 import torch
 from airbench_reference import load_split, train_airbench
 from speed import TASKS, run_resnet_fa
@@ -25,9 +26,9 @@ def run_airbench(data, epochs, seed, device, bs:int|None=None, fp32:bool=False) 
     return dict(name='airbench94', **train_airbench(load_split(data), epochs, seed=seed, device=device, t0=t0,
                                                     bs=bs or 1024, fp32=fp32))
 
-def run_ours(data, epochs, seed, out, bs:int|None=None, precision:str='auto') -> dict:
-    "resnet_fa's `cifar10-speed` through `resnet_fa.cli.train` (bench/speed.py's `run_resnet_fa`) on `data`."
-    res, learn = run_resnet_fa(TASKS['cifar10'], data, epochs, seed, out, dict(bs=bs) if bs else None, precision)
+def run_ours(data, epochs, seed, out, settings:dict|None=None, precision:str='auto') -> dict:
+    "resnet_fa's `cifar10-speed` (with `settings` changed) through `resnet_fa.cli.train` (bench/speed.py's `run_resnet_fa`)."
+    res, learn = run_resnet_fa(TASKS['cifar10'], data, epochs, seed, out, settings, precision)
     return dict(res, seed=seed)
 
 def summary(runs:list[dict]) -> dict|None:
@@ -48,7 +49,9 @@ def summary(runs:list[dict]) -> dict|None:
         ab = next(r for r in runs if r['name'] == 'airbench94' and r['seed'] == seed)
         ours = next(r for r in runs if r['name'] == 'resnet_fa' and r['seed'] == seed)
         t = time_to(ours['per_epoch'], ab['flip_tta_accuracy'])
-        if t is None and (ours['flip_tta_accuracy'] or 0) >= ab['flip_tta_accuracy']: t = ours['wall_seconds']
+        # or at the end of its training, as airbench's wall time ends: both leave out their final TTA and reports
+        if t is None and (ours['flip_tta_accuracy'] or 0) >= ab['flip_tta_accuracy']:
+            t = ours['per_epoch'][-1]['elapsed_seconds']
         ratios.append(None if t is None else round(t / ab['wall_seconds'], 3))
     out['ratio'] = dict(wall_seconds=round(b['wall_seconds']/a['wall_seconds'], 3),
                         images_per_second=round(b['images_per_second']/a['images_per_second'], 3),
@@ -64,23 +67,28 @@ def main():
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--threads', type=int, default=2)
     add_device_arg(p)
+    add_set_arg(p)   # resnet_fa's recipe settings, e.g. --set div=5 compile=True
+    p.add_argument('--only', choices=['airbench94', 'resnet_fa'], default=None,
+                   help='run one side only (an ablation; the ratios need both)')
     p.add_argument('--out', default=None)
     a = p.parse_args()
+    settings = parse_settings(a.set)
     set_device(a.device)
     torch.set_num_threads(a.threads)
-    name = f"vs-airbench94-{a.per_class}-{a.epochs}"
+    name = f"vs-airbench94-{a.per_class}-{a.epochs}" + settings_suffix(settings) + (f'-{a.only}' if a.only else '')
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     result = dict(command=command_line(), data=str(a.data), per_class=a.per_class, epochs=a.epochs, seeds=a.seeds,
-                  device=a.device, versions=versions(), loadavg_start=loadavg(), runs=[],
+                  settings=settings, device=a.device, versions=versions(), loadavg_start=loadavg(), runs=[],
                   notes="Runs interleaved (airbench94 first for even seeds, resnet_fa first for odd ones) so that other "
                         "processes' load falls on both; compare only the ratios within this file.")
     with tempfile.TemporaryDirectory() as tmp:
         data = subset_folder(a.data, Path(tmp)/'cifar10', a.per_class, folders=['train']) if a.per_class else a.data
         for k, seed in enumerate(a.seeds):
             order = ['airbench94', 'resnet_fa'] if k % 2 == 0 else ['resnet_fa', 'airbench94']
+            if a.only: order = [a.only]
             for which in order:
                 r = (run_airbench(data, a.epochs, seed, a.device) if which == 'airbench94'
-                     else run_ours(data, a.epochs, seed, Path(tmp)/f'run-{seed}'))
+                     else run_ours(data, a.epochs, seed, Path(tmp)/f'run-{seed}', settings))
                 r['loadavg_after'] = loadavg()
                 r.pop('settings', None) if which == 'airbench94' else None
                 result['runs'].append(r)

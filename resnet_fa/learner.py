@@ -116,6 +116,7 @@ _RULES = dict(
     label_smoothing=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
     mom=(False, lambda v: 0 <= v < 1, 'from 0 to less than 1'),
     pct_start=(False, lambda v: 0 < v < 1, 'between 0 and 1'),
+    div=(False, _ge(1), '1 or more'), div_final=(False, _ge(1), '1 or more'),
 )
 
 def check_settings(flags:bool=False, # name a setting as the command line does (`--warmup-iters`)
@@ -316,6 +317,8 @@ class Recipe:
     wd: float = 5e-4                 # weight decay
     schedule: str = 'one_cycle'      # one_cycle | flat_cos | step | linear
     pct_start: float = 0.25          # fraction of training spent warming up (one_cycle, linear) or flat (flat_cos)
+    div: float|None = None           # start at lr/div (None: fastai's 25 for one_cycle, ~0 for linear)
+    div_final: float|None = None     # end at lr/div_final (None: fastai's 1e5 for one_cycle, 0 for linear)
     milestones: tuple = (0.5, 0.75)  # for `step`: fractions of training where lr is divided by 10
     warmup_iters: int = 0            # for `step`: iterations at `warmup_lr` first
     warmup_lr: float = 0.01          # for `step`: the warm-up's learning rate
@@ -395,12 +398,13 @@ RECIPES = {r.name: r for r in [
                  "with summed losses equals 5e-4 with mean losses); pad-crop-flip and an 8x8 cutout."),
     Recipe('cifar10-speed', arch='airbench_resnet8', data='cifar10', epochs=16, bs=1024, size=32, augment='shift',
            valid='holdout', opt='nesterov', lr=1.5, mom=0.85, wd=1.33e-3, schedule='linear', pct_start=0.23,
-           label_smoothing=0.2, norm_bias_lr=64., lookahead=True, tta=True, tta_shift=1,
+           div=5., div_final=1/0.07, label_smoothing=0.2, norm_bias_lr=64., lookahead=True, tta=True, tta_shift=1,
            source=f"resnet_fa's CPU speed run: airbench94's training ({_AIRBENCH}) on airbench_resnet8",
            notes="airbench94's settings: batch 1024, Nesterov SGD at lr 1.5 and momentum 0.85 with L2 1.33e-3 (its "
-                 "per-1024-example settings for mean losses), 64x BatchNorm-bias lr, label smoothing 0.2, 2-px "
-                 "mirrored translation and flip, lookahead, flip and 1-px shift TTA; 16 epochs where airbench94 "
-                 "runs 10. bench/airbench_reference.py runs airbench94 itself on the same data for comparison."
+                 "per-1024-example settings for mean losses), 64x BatchNorm-bias lr, lr from 0.2x up to its peak at "
+                 "23% of training and down to 0.07x, label smoothing 0.2, 2-px mirrored translation and flip, "
+                 "lookahead, flip and 1-px shift TTA; 16 epochs where airbench94 runs 10. "
+                 "bench/airbench_reference.py runs airbench94 itself on the same data for comparison."
                  + _RESULTS),
     Recipe('cifar10-speed-page', arch='whitened_resnet8', data='cifar10', epochs=28, bs=512, size=32,
            augment='standard', valid='holdout', opt='nesterov', lr=0.4, wd=5e-4, schedule='linear', pct_start=0.25,
@@ -478,8 +482,9 @@ def schedule_for(recipe:Recipe, # its `schedule` ('step', 'flat_cos' or 'linear'
         return {'lr': step_sched(lr, r.milestones, min(r.warmup_iters/total_iters, 0.5), r.warmup_lr)}
     if r.schedule == 'flat_cos':
         return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedNo(lr, lr), SchedCos(lr, lr/1e5)])}
-    if r.schedule == 'linear':
-        return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedLin(lr/1e3, lr), SchedLin(lr, 0.)])}
+    if r.schedule == 'linear':   # a triangle: up from lr/div (~0 by default), down to lr/div_final (0 by default)
+        start, end = lr/(r.div or 1e3), lr/r.div_final if r.div_final else 0.
+        return {'lr': combine_scheds([r.pct_start, 1-r.pct_start], [SchedLin(start, lr), SchedLin(lr, end)])}
     raise ResnetFaError(_unknown('schedule', r.schedule, _SCHEDULES))
 
 def fit_recipe(learn:Learner, # the learner to train
@@ -495,7 +500,9 @@ def fit_recipe(learn:Learner, # the learner to train
     if learn.opt is None: learn.create_opt()
     if 'mom' in learn.opt.hypers[0]: learn.opt.set_hyper('mom', r.mom)
     if r.schedule == 'one_cycle':
-        return learn.fit_one_cycle(epochs, lr, pct_start=r.pct_start, wd=r.wd, start_epoch=start_epoch, cbs=cbs)
+        divs = {k: v for k, v in dict(div=r.div, div_final=r.div_final).items() if v}   # else fastai's defaults
+        return learn.fit_one_cycle(epochs, lr, pct_start=r.pct_start, wd=r.wd, start_epoch=start_epoch, cbs=cbs,
+                                   **divs)
     sched = ParamScheduler(schedule_for(r, lr, epochs*len(learn.dls.train)))
     learn.fit(epochs, lr, wd=r.wd, cbs=[sched, *listify(cbs)], start_epoch=start_epoch)
 

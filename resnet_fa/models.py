@@ -370,14 +370,17 @@ def conv_pool_bn(ni:int, # input channels
     return nn.Sequential(conv3x3(ni, nf), nn.MaxPool2d(2), nn.BatchNorm2d(nf), act_layer(act_cls))
 
 class WhitenedResNet(nn.Module):
-    "A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch, global max-pool, linear."
+    """A whitened 2x2 stem, then stages of conv-pool-BN-ReLU and a one-conv residual branch (a plain conv with
+    `residual=False`, as airbench has it), global max-pool, linear."""
     def __init__(self, n_out:int=10, n_in:int=3, widths:tuple=(64, 256, 256), k:int=2, scale:float|None=0.125,
-                 dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1):
+                 dirac:bool=True, act_cls=nn.ReLU, bn_weight:bool=True, bn_momentum:float=0.1, residual:bool=True):
         super().__init__()
         self.stem = nn.Sequential(PatchWhitening(n_in, k), act_layer(act_cls))
         ni = 2*n_in*k*k
         for i, nf in enumerate(widths):
-            setattr(self, f'layer{i+1}', Stage(conv_pool_bn(ni, nf, act_cls), Residual(nf, n_convs=1, act_cls=act_cls)))
+            # residual=False: airbench's plain second conv, which its dirac init starts near the identity anyway
+            second = Residual(nf, n_convs=1, act_cls=act_cls) if residual else conv_bn(nf, nf, act_cls)
+            setattr(self, f'layer{i+1}', Stage(conv_pool_bn(ni, nf, act_cls), second))
             ni = nf
         self.n_stages = len(widths)
         self.pool, self.fc, self.scale = nn.AdaptiveMaxPool2d(1), nn.Linear(ni, n_out, bias=False), scale
@@ -808,12 +811,17 @@ def whitened_resnet8(n_out=10, # number of classes
 def airbench_resnet8(n_out=10, # number of classes
                      n_in=3, # input channels
                      pretrained=False, # False or a weights file (none are published: True fails)
-                     scale=0.125, # multiplies the logits (None: unscaled)
+                     scale=1/9, # multiplies the logits (airbench's 1/9; None: unscaled)
                      weights=None, # torchvision's spelling of `pretrained`: a weights file
-                     widths=(64, 256, 256) # channels of each stage (one stage per entry)
+                     widths=(64, 256, 256), # channels of each stage (one stage per entry)
+                     **kwargs # passed to `WhitenedResNet` (e.g. `residual=True`: whitened_resnet8's residual stages)
                     ):
-    "whitened_resnet8 with airbench's GELU, frozen BN scales and fast BN statistics (momentum 0.6): the speed model."
-    model = WhitenedResNet(n_out, n_in, widths, scale=scale, act_cls=nn.GELU, bn_weight=False, bn_momentum=0.6)
+    """airbench94's network: the whitened stem, GELU, frozen BN scales, fast BN statistics (airbench's momentum 0.6,
+    PyTorch's 0.4) and plain stages whose second conv starts as the identity: the `cifar10-speed` model."""
+    # plain stages, as airbench has them: with residual ones, cifar10-speed learned less per step than airbench94
+    # itself (bench/results/vs-airbench94-*.json)
+    arch = dict(act_cls=nn.GELU, bn_weight=False, bn_momentum=0.4, residual=False)
+    model = WhitenedResNet(n_out, n_in, widths, scale=scale, **{**arch, **kwargs})
     return with_weights(model, _pretrained(pretrained, weights), 'airbench_resnet8')
 
 # %% ../nbs/01_models.ipynb #cced9d24
