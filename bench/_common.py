@@ -2,7 +2,7 @@
 import ast, platform, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tools'))   # the repository's sample-data helpers
-from devdata import sample_data, subset_folder  # noqa: E402,F401 (used by the bench scripts through this module)
+from devdata import sample_data, subset_folder, pets_subset  # noqa: E402,F401 (used by the bench scripts through this module)
 
 def cpu_model() -> str:
     """The CPU's model name, with its family/model numbers and vector extensions where /proc/cpuinfo has them.
@@ -32,14 +32,17 @@ class EpochTimer(Callback):
     order = 100   # after the Recorder, so this epoch's values are in `recorder.values`
     def __init__(self, t0:float|None=None): self.t0, self.rows = t0, []
     # `Learner.validate` (run at the end by the CLI) fires before_fit/after_epoch too: only epochs that trained count
-    def before_epoch(self): self.start, self.trained = time.time(), False
+    def before_epoch(self): self.start, self.trained, self.valid_seconds = time.time(), False, 0.
     def after_train(self): self.trained = True
+    def before_validate(self): self.valid_start = time.time()
+    def after_validate(self): self.valid_seconds = time.time() - self.valid_start   # the per-epoch validation's cost
     def after_epoch(self):
         if not self.trained: return
         now = time.time(); self.t0 = self.t0 or self.start
         names = self.recorder.metric_names[1:-1]
         self.rows.append(dict(epoch=len(self.rows), **dict(zip(names, map(float, self.recorder.values[-1]))),
-                              epoch_seconds=round(now - self.start, 1), elapsed_seconds=round(now - self.t0, 1)))
+                              epoch_seconds=round(now - self.start, 1), elapsed_seconds=round(now - self.t0, 1),
+                              valid_seconds=round(self.valid_seconds, 2)))
     @property
     def times(self): return [r['epoch_seconds'] for r in self.rows]
 

@@ -84,6 +84,9 @@ def main():
                share=dict((k, round(v/step, 3)) for k, v in timer.totals.items()),
                images_per_second=round(images/step, 1),
                command=command_line())
+    compiled = [cb for cb in learn.cbs if type(cb).__name__ == 'TorchCompile']
+    if compiled:   # compiling is timed apart from the step: its batches are in the warm-up
+        res['compile'] = dict(seconds=round(compiled[0].compile_time, 1), fallback=compiled[0].fallback)
     for k in PHASES: print(f"{k:10} {res['seconds'][k]:8.2f} s  {100*res['share'][k]:5.1f}%")
     print(f"training step: {res['images_per_second']:.0f} images/s")
     if a.ops:

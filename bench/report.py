@@ -166,6 +166,17 @@ def targets_28() -> list[str]:
             if r['recipe'] == 'cifar10-speed':
                 rows.append(target_row('#28: cifar10-speed at least 60% of the matmul peak', 60,
                                        [(f.stem, r['percent_of_peak'], d['cpu'])], lambda x: f'{x:.1f}%'))
+    for d in recipe_runs():   # the per-epoch validation's share of a speed recipe's wall time (train_recipe.py)
+        valid = [e.get('valid_seconds') for e in d.get('per_epoch', [])]
+        if not d['recipe'].startswith('cifar10-speed') or not valid or None in valid: continue
+        share = sum(valid) / d['wall_seconds']
+        rows.append(f"| #28: per-epoch validation at most 5% of a speed recipe's wall time | {100*share:.1f}% "
+                    f"({d['recipe']}) | {d['file']} | {'yes' if share <= 0.05 else 'no'} |")
+    for f in sorted(RESULTS.glob('eval_speed-*.json')):
+        d = json.loads(f.read_text())
+        worst = max((r['get_preds_over_this'], k) for k, r in d['protocols'].items() if k != 'get_preds')
+        rows.append(f"| #28: each eval protocol within 1.3x of get_preds per view | {worst[0]:.2f}x (slowest: "
+                    f"{worst[1]}) | {f.stem} | {'yes' if worst[0] <= 1.3 else 'no'} |")
     for f in sorted(RESULTS.glob('vs-airbench94*.json')):
         d = json.loads(f.read_text())
         if not d.get('summary'): continue
@@ -255,6 +266,36 @@ def reference_table(files) -> list[str]:
     for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + note_text(d))
     return lines + ['']
 
+def compile_section() -> list[str]:
+    "Training-step images/s with `compile=True` over without, from pairs of bench/profile_step.py files."
+    rows = []
+    for f in sorted(RESULTS.glob('profile-*-compile-True.json')):
+        on, off = json.loads(f.read_text()), load(f.stem.replace('-compile-True', ''))
+        if not off or off['versions']['cpu'] != on['versions']['cpu']: continue   # a ratio only within one CPU
+        rows.append(f"| {on['recipe']} | {off['images_per_second']:,.0f} | {on['images_per_second']:,.0f} | "
+                    f"{on['images_per_second']/off['images_per_second']:.2f}x | {on.get('compile', {}).get('seconds', '-')} s |")
+    if not rows: return []
+    return ['## torch.compile on and off', '', "Issue #28's third target: each recipe's training step profiled by "
+            "`python bench/profile_step.py --recipe R --data D --threads 2` without and with `--set compile=True` "
+            "(inductor, the same CPU and data; compiling is timed apart, in the warm-up batches, and takes less when "
+            "inductor's on-disk cache already holds some of the graphs).", '',
+            '| recipe | images/s eager | images/s compiled | compiled / eager | compile time |', '|---|---|---|---|---|',
+            *rows, '']
+
+def eval_speed_section() -> list[str]:
+    "bench/eval_speed.py: each evaluation protocol's views per second against fastai's get_preds."
+    lines = []
+    for f in sorted(RESULTS.glob('eval_speed-*.json')):
+        d = json.loads(f.read_text())
+        lines += [f"### {f.stem}", '', f"`{d['command']}` on {d['versions']['cpu']}: {d['arch']} at {d['size']} px, "
+                  f"{d['images']} images, best of {d['repeats']}.", '',
+                  '| protocol | views | seconds | views/s | get_preds views/s over this |', '|---|---|---|---|---|']
+        lines += [f"| {k} | {r['views']:,.0f} | {r['seconds']:.2f} | {r['views_per_second']:,.1f} | "
+                  f"{r['get_preds_over_this']:.2f}x |" for k, r in d['protocols'].items()] + ['']
+    if not lines: return []
+    return ['## Evaluation speed', '', "Issue #28's fourth target: `resnet_fa eval`'s protocols within 1.3x of fastai's "
+            "`get_preds` per view (multi-scale views counted in crop-sized pixels).", ''] + lines
+
 def other_sections() -> list[str]:
     lines = []
     if (d := load('data_pipeline')):
@@ -285,11 +326,16 @@ def other_sections() -> list[str]:
         lines += ['', f"{d['batches']} batches of {d['bs']} on {d['versions']['cpu']}: {d['images_per_second']:,.0f} images/s "
                   "for the training step alone.", '']
         if d.get('settings'): lines += [f"The recipe with {settings_text(d['settings'])}.", '']
+        if d.get('compile'):
+            c = d['compile']
+            lines += [f"Compiling took {c['seconds']:.1f} s, outside the timed batches" +
+                      (f"; it fell back to eager: {c['fallback']}" if c.get('fallback') else '') + '.', '']
         if d.get('ops'):
             lines += ["The operators with the most time of their own (torch's profiler, a few more batches):", '',
                       '| operator | calls | seconds | share |', '|---|---|---|---|']
             lines += [f"| `{o['op']}` | {o['calls']} | {o['seconds']:.2f} | {100*o['share']:.1f}% |" for o in d['ops']] + ['']
         if d.get('note'): lines += [d['note'], '']
+    lines += compile_section() + eval_speed_section()
     for f in sorted(RESULTS.glob('fastai-baseline-*.json')):   # a baseline measured alone, on a CPU of its own
         d = json.loads(f.read_text()); r = d['run']
         lines += [f"## {f.stem}", '', f"`{d['command']}` on {d['cpu']}: {pct(r['final_accuracy'])} after {r['epochs']} "

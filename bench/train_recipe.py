@@ -6,7 +6,7 @@ paper's hold-out: the last 500 training images of each class), and the recipe ne
 """
 import argparse, json, tempfile
 from pathlib import Path
-from _common import subset_folder, add_device_arg, set_device, train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
+from _common import subset_folder, pets_subset, add_device_arg, set_device, train_timed, command_line, versions, write_result, add_set_arg, parse_settings, settings_suffix   # bench/ is on sys.path when a script here runs
 import torch
 from resnet_fa.learner import get_recipe
 
@@ -20,6 +20,9 @@ def main():
     p.add_argument('--under', default=None,
                    help="with --per-class: the top folder holding the class folders (e.g. 'train'); that folder "
                         "alone is the data, a plain folder of classes")
+    p.add_argument('--breeds', default=None,
+                   help="Pets layout only: train on these breeds alone, comma-separated (e.g. the three complete "
+                        "ones of the sample, Abyssinian,Bengal,american_bulldog)")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--precision', default='auto', help="auto (bf16 on this CPU), fp32 or bf16")
@@ -38,11 +41,12 @@ def main():
         if a.per_class:
             sub = subset_folder(a.data, Path(tmp)/'subset', a.per_class, folders=[a.under] if a.under else None)
             data = sub/a.under if a.under else sub
+        if a.breeds: data = pets_subset(a.data, Path(tmp)/'pets', a.breeds.split(','))
         learn, run, timer, wall = train_timed(data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
                                               out=Path('runs')/f'bench-{name}')
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
     res = dict(recipe=a.recipe, command=command_line(),
-               changed_settings=settings, precision=a.precision, data=str(a.data), per_class=a.per_class, under=a.under, seed=a.seed, wall_seconds=wall, epochs=len(rows),
+               changed_settings=settings, precision=a.precision, data=str(a.data), per_class=a.per_class, under=a.under, breeds=a.breeds, seed=a.seed, wall_seconds=wall, epochs=len(rows),
                epoch_seconds=timer.times, per_epoch=rows, final_accuracy=rows[-1]['accuracy'],
                train_images=len(learn.dls.train_ds), valid_images=len(learn.dls.valid_ds),
                images_per_second=len(learn.dls.train_ds)*len(rows)/sum(timer.times),

@@ -15,7 +15,7 @@ import os, shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]   # the repository
-__all__ = ['sample_data_dir', 'sample_data', 'subset_folder']
+__all__ = ['sample_data_dir', 'sample_data', 'subset_folder', 'pets_subset']
 
 def sample_data_dir() -> Path|None:
     "The folder of the sample archives: `$RESNET_FA_SAMPLE_DATA`, else `../shared/data` beside the repository."
@@ -46,4 +46,18 @@ def subset_folder(src, # a folder (or archive) of class folders
         for f in sorted(get_image_files(d))[:n]:
             if not (out/f.name).exists(): (out/f.name).symlink_to(f)
     for f in src.glob('*.txt'): shutil.copy(f, dest/f.name)   # class-name files (labels.txt, LOC_synset_mapping.txt)
+    return dest
+
+def pets_subset(src, # a Pets-layout folder or archive (`images/<Breed_name>_<n>.jpg`, `annotations/`)
+                dest, # the folder of links, created if missing
+                breeds # the breeds to keep, as `pet_breed` names them
+               ) -> Path:
+    "Symlink the Pets images of `breeds` into `dest/images`, with the annotation lists (so the official split holds)."
+    from resnet_fa.core import resolve_data
+    from resnet_fa.data import image_files, pet_breed
+    src, dest = resolve_data(src), Path(dest)
+    (dest/'images').mkdir(parents=True, exist_ok=True)
+    for f in image_files(src/'images'):
+        if pet_breed(f) in breeds and not (dest/'images'/f.name).exists(): (dest/'images'/f.name).symlink_to(f)
+    if (src/'annotations').is_dir(): shutil.copytree(src/'annotations', dest/'annotations', dirs_exist_ok=True)
     return dest
