@@ -119,7 +119,7 @@ def check_vs_airbench(device:str, data, tmp:Path, smoke:bool, epochs:int) -> dic
     from vs_airbench import run_airbench, run_ours, summary
     bs = 64 if smoke else None
     precision = 'auto'
-    runs = [run_airbench(data, epochs, 0, device, bs=bs), run_ours(data, epochs, 0, tmp/'ours', bs=bs, precision=precision)]
+    runs = [run_airbench(data, epochs, 0, device, bs=bs), run_ours(data, epochs, 0, tmp/'ours', dict(bs=bs) if bs else None, precision=precision)]
     for r in runs: r.pop('settings', None); r.setdefault('seed', 0)
     return dict(ok=all(0 <= r['final_accuracy'] <= 1 for r in runs), epochs=epochs, bs=bs or 'the recipes\' (1024)',
                 runs=runs, summary=summary(runs))
