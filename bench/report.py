@@ -166,6 +166,11 @@ def targets_28() -> list[str]:
             if r['recipe'] == 'cifar10-speed':
                 rows.append(target_row('#28: cifar10-speed at least 60% of the matmul peak', 60,
                                        [(f.stem, r['percent_of_peak'], d['cpu'])], lambda x: f'{x:.1f}%'))
+    on, off = load('profile-imagewoof-fastai-compile-True'), load('profile-imagewoof-fastai')
+    if on and off and on['versions']['cpu'] == off['versions']['cpu']:
+        t = off['images_per_second'] / on['images_per_second']   # a step's time compiled over eager
+        rows.append(f"| #28: imagewoof-fastai's step compiled in at most 0.6x its eager time | {t:.2f}x "
+                    f"| profile-imagewoof-fastai(-compile-True) | {'yes' if t <= 0.6 else 'no'} |")
     for d in recipe_runs():   # the per-epoch validation's share of a speed recipe's wall time (train_recipe.py)
         valid = [e.get('valid_seconds') for e in d.get('per_epoch', [])]
         if not d['recipe'].startswith('cifar10-speed') or not valid or None in valid: continue
