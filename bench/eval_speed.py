@@ -19,7 +19,7 @@ from PIL import Image
 from fastai.vision.all import get_image_files
 from resnet_fa.data import get_dls
 from resnet_fa.learner import resnet_learner
-from resnet_fa.interpret import evaluate_protocols
+from resnet_fa.interpret import evaluate_protocols, _paper_scales   # the scales evaluate_protocols tests at
 
 def best_seconds(f, repeats:int) -> float:
     "The shortest of `repeats` timed calls of `f` (after one untimed warm-up call)."
@@ -62,7 +62,7 @@ def main():
         def preds():
             with learn.no_bar(): learn.get_preds(dl=test_dl)
         rows = {'get_preds': dict(seconds=best_seconds(preds, a.repeats), views=n)}
-        sizes = [round(a.size*s/224) for s in (224, 256, 384, 480, 640)]   # evaluate_protocols' default scales
+        sizes = [round(a.size*s/224) for s in _paper_scales]   # evaluate_protocols' default sizes for this crop
         # fastai's tta (eval's 'tta'): 4 augmented passes and one plain one
         views = dict(center=n, ten_crop=10*n, multi_scale=multi_scale_views(files, a.size, sizes), tta=5*n)
         for proto, v in views.items():

@@ -19,6 +19,7 @@ os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch
 from fastai.callback.core import Callback, CancelFitException
 from resnet_fa.learner import get_recipe, recipe_dls, learner_from_recipe
+from resnet_fa.callbacks import TorchCompile
 
 # each phase ends at a fastai event of the training batch: after_pred, after_loss, after_backward, after_step, after_batch
 PHASES = ('data', 'forward', 'loss', 'backward', 'optimizer', 'callbacks')
@@ -84,7 +85,7 @@ def main():
                share=dict((k, round(v/step, 3)) for k, v in timer.totals.items()),
                images_per_second=round(images/step, 1),
                command=command_line())
-    compiled = [cb for cb in learn.cbs if type(cb).__name__ == 'TorchCompile']
+    compiled = [cb for cb in learn.cbs if isinstance(cb, TorchCompile)]
     if compiled:   # compiling is timed apart from the step: its batches are in the warm-up
         res['compile'] = dict(seconds=round(compiled[0].compile_time, 1), fallback=compiled[0].fallback)
     for k in PHASES: print(f"{k:10} {res['seconds'][k]:8.2f} s  {100*res['share'][k]:5.1f}%")

@@ -166,8 +166,8 @@ def targets_28() -> list[str]:
             if r['recipe'] == 'cifar10-speed':
                 rows.append(target_row('#28: cifar10-speed at least 60% of the matmul peak', 60,
                                        [(f.stem, r['percent_of_peak'], d['cpu'])], lambda x: f'{x:.1f}%'))
-    on, off = load('profile-imagewoof-fastai-compile-True'), load('profile-imagewoof-fastai')
-    if on and off and on['versions']['cpu'] == off['versions']['cpu']:
+    for off, on in compile_pairs():
+        if on['recipe'] != 'imagewoof-fastai': continue
         t = off['images_per_second'] / on['images_per_second']   # a step's time compiled over eager
         rows.append(f"| #28: imagewoof-fastai's step compiled in at most 0.6x its eager time | {t:.2f}x "
                     f"| profile-imagewoof-fastai(-compile-True) | {'yes' if t <= 0.6 else 'no'} |")
@@ -271,12 +271,18 @@ def reference_table(files) -> list[str]:
     for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + note_text(d))
     return lines + ['']
 
+def compile_pairs() -> list[tuple[dict, dict]]:
+    "(eager, compiled) bench/profile_step.py results of each recipe profiled both ways on one CPU."
+    pairs = []
+    for f in sorted(RESULTS.glob('profile-*-compile-True.json')):
+        on, off = json.loads(f.read_text()), load(f.stem.replace('-compile-True', ''))
+        if off and off['versions']['cpu'] == on['versions']['cpu']: pairs.append((off, on))   # a ratio only within one CPU
+    return pairs
+
 def compile_section() -> list[str]:
     "Training-step images/s with `compile=True` over without, from pairs of bench/profile_step.py files."
     rows = []
-    for f in sorted(RESULTS.glob('profile-*-compile-True.json')):
-        on, off = json.loads(f.read_text()), load(f.stem.replace('-compile-True', ''))
-        if not off or off['versions']['cpu'] != on['versions']['cpu']: continue   # a ratio only within one CPU
+    for off, on in compile_pairs():
         rows.append(f"| {on['recipe']} | {off['images_per_second']:,.0f} | {on['images_per_second']:,.0f} | "
                     f"{on['images_per_second']/off['images_per_second']:.2f}x | {on.get('compile', {}).get('seconds', '-')} s |")
     if not rows: return []

@@ -15,12 +15,13 @@ def main():
     p.add_argument('--recipe', default='cifar10-onecycle')
     p.add_argument('--data', required=True, help='dataset folder or .tgz archive')
     p.add_argument('--epochs', type=int, default=None)
-    p.add_argument('--per-class', type=int, default=None,
+    subset = p.add_mutually_exclusive_group()   # one way to take part of the data: both would build a subset for nothing
+    subset.add_argument('--per-class', type=int, default=None,
                    help='train on the first N images of each class (linked into a temporary folder)')
     p.add_argument('--under', default=None,
                    help="with --per-class: the top folder holding the class folders (e.g. 'train'); that folder "
                         "alone is the data, a plain folder of classes")
-    p.add_argument('--breeds', default=None,
+    subset.add_argument('--breeds', default=None,
                    help="Pets layout only: train on these breeds alone, comma-separated (e.g. the three complete "
                         "ones of the sample, Abyssinian,Bengal,american_bulldog)")
     p.add_argument('--threads', type=int, default=None)
@@ -41,7 +42,7 @@ def main():
         if a.per_class:
             sub = subset_folder(a.data, Path(tmp)/'subset', a.per_class, folders=[a.under] if a.under else None)
             data = sub/a.under if a.under else sub
-        if a.breeds: data = pets_subset(a.data, Path(tmp)/'pets', a.breeds.split(','))
+        elif a.breeds: data = pets_subset(a.data, Path(tmp)/'pets', a.breeds.split(','))
         learn, run, timer, wall = train_timed(data, recipe, epochs=a.epochs, seed=a.seed, precision=a.precision,
                                               out=Path('runs')/f'bench-{name}')
     rows = timer.rows   # the recorder's values were replaced by the CLI's final `validate`
