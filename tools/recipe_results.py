@@ -7,7 +7,8 @@ The tutorials cannot train a full recipe while the docs build (hours on a CPU); 
 scripts recorded instead, labelled as such, with every number read from the files at build time. A file counts as a
 run of the recipe as it is today when its training settings equal the recipe's current ones (the number of epochs,
 the validation split and the test-time augmentation may differ: the table shows them); runs of earlier versions of
-a recipe are left out, so a page never presents a superseded set-up as the recipe's result.
+a recipe are left out, so a page never presents a superseded set-up as the recipe's result. Runs on the first N
+images of each class (`--per-class`: equal-budget comparisons, on the Benchmarks page) are left out too.
 """
 from __future__ import annotations
 import json, re
@@ -32,6 +33,8 @@ def _threads(d:dict, command:str):
 def runs_in(path:Path) -> list[dict]:
     "resnet_fa's runs recorded in one results file (bench/speed.py's or bench/train_recipe.py's format), in one shape."
     d = json.loads(path.read_text())
+    # the first N images of each class (bench/vs_airbench.py's equal-budget comparisons): not the recipe's data
+    if d.get('per_class'): return []
     out = []
     if 'runs' in d:                                  # bench/speed.py: one file, several runs (resnet_fa and fastai)
         for r in d['runs']:
