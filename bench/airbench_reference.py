@@ -86,7 +86,8 @@ def train_airbench(split:tuple, epochs:int=10, width:int=64, translate:int=2, se
                    device='cpu', t0:float|None=None, bs:int=1024) -> dict:
     """airbench94's training on `split` (`load_split`'s tuple): per-epoch accuracy and times from `t0` (default: now),
     final accuracy, flip and flip + shift TTA. bf16 autocast and channels_last unless `fp32`. `bs` other than
-    airbench's 1024 only for smoke tests of the plumbing (the learning rate stays airbench's)."""
+    airbench's 1024 is airbench94 with its `batch_size` changed: as in its code, the lr stays per example (the step
+    grows with the summed loss) and the decay follows the batch."""
     t0 = t0 or time.time()
     torch.manual_seed(seed)
     xt, yt, xv, yv, classes = (v.to(device) if torch.is_tensor(v) else v for v in split)

@@ -129,6 +129,14 @@ def peak_section() -> list[str]:
             "from torch's FlopCounterMode x images/s of the whole step) over the machine's matmul peak at the same threads.",
             ''] + lines
 
+def batches_text(d:dict) -> str:
+    "Each side's batch size (and resnet_fa's lr) in a vs-airbench file: the batch sets how many updates an epoch makes."
+    ab = next((r for r in d['runs'] if r['name'] == 'airbench94'), {})
+    ours = next((r.get('settings') or {} for r in d['runs'] if r['name'] == 'resnet_fa'), {})
+    parts = ([f"airbench94 at batch {ab['bs']}"] if ab.get('bs') else []) + \
+            ([f"resnet_fa at batch {ours['bs']} and lr {ours['lr']}"] if ours.get('bs') else [])
+    return f" Batches: {'; '.join(parts)}." if parts else ''
+
 def vs_airbench_section() -> list[str]:
     "bench/vs_airbench.py: airbench94 and cifar10-speed on the same subset and epochs, runs interleaved."
     lines = []
@@ -140,7 +148,7 @@ def vs_airbench_section() -> list[str]:
                   f"torch {v['torch']}, fastai {v['fastai']}, {v['threads']} thread(s), {v['cpu']}; "
                   f"{d['per_class'] or 'all'} training images of each class (the last 10% of each held out), "
                   f"{d['epochs']} epochs each, seeds {', '.join(str(r['seed']) for r in d['runs'] if r['name'] == 'airbench94')}. "
-                  f"{d['notes']}" + (f" Stopped early: {d['stopped']}." if d.get('stopped') else ''), '',
+                  f"{d['notes']}" + (f" Stopped early: {d['stopped']}." if d.get('stopped') else '') + batches_text(d), '',
                   '| run | seed | accuracy | flip TTA | flip + shift TTA | wall time | images/s |', '|---|---|---|---|---|---|---|']
         for r in d['runs']:
             lines.append(f"| {r['name']} | {r['seed']} | {pct(r['final_accuracy'])} | {pct(r['flip_tta_accuracy'])} | "

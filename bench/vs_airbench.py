@@ -68,6 +68,8 @@ def main():
     p.add_argument('--threads', type=int, default=2)
     add_device_arg(p)
     add_set_arg(p)   # resnet_fa's recipe settings, e.g. --set div=5 compile=True
+    p.add_argument('--airbench-bs', type=int, default=1024,
+                   help="airbench94's batch size (its lr and decay are per example, so they follow it); default its own")
     p.add_argument('--only', choices=['airbench94', 'resnet_fa'], default=None,
                    help='run one side only (an ablation; the ratios need both)')
     p.add_argument('--out', default=None)
@@ -76,9 +78,10 @@ def main():
     set_device(a.device)
     torch.set_num_threads(a.threads)
     name = f"vs-airbench94-{a.per_class}-{a.epochs}" + settings_suffix(settings) + (f'-{a.only}' if a.only else '')
+    if a.airbench_bs != 1024: name += f'-airbench-bs-{a.airbench_bs}'
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
     result = dict(command=command_line(), data=str(a.data), per_class=a.per_class, epochs=a.epochs, seeds=a.seeds,
-                  settings=settings, device=a.device, versions=versions(), loadavg_start=loadavg(), runs=[],
+                  settings=settings, airbench_bs=a.airbench_bs, device=a.device, versions=versions(), loadavg_start=loadavg(), runs=[],
                   notes="Runs interleaved (airbench94 first for even seeds, resnet_fa first for odd ones) so that other "
                         "processes' load falls on both; compare only the ratios within this file.")
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,7 +90,7 @@ def main():
             order = ['airbench94', 'resnet_fa'] if k % 2 == 0 else ['resnet_fa', 'airbench94']
             if a.only: order = [a.only]
             for which in order:
-                r = (run_airbench(data, a.epochs, seed, a.device) if which == 'airbench94'
+                r = (run_airbench(data, a.epochs, seed, a.device, bs=a.airbench_bs) if which == 'airbench94'
                      else run_ours(data, a.epochs, seed, Path(tmp)/f'run-{seed}', settings))
                 r['loadavg_after'] = loadavg()
                 r.pop('settings', None) if which == 'airbench94' else None
