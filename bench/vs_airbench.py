@@ -5,6 +5,7 @@
 Issue #28's comparison with the record holder on its own ground, made small enough for a shared 2-core CPU: the
 first `--per-class` training images of each CIFAR-10 class (symlinked into a temporary folder), split by resnet_fa's
 hold-out rule (the last 10% of each class) for both, both trained for `--epochs` with their own settings
+(`--ours-epochs` gives resnet_fa another number: the recipe's own against airbench94's own, as issue #28 puts it)
 (bench/airbench_reference.py's airbench94 in plain PyTorch, and the `cifar10-speed` recipe through
 `resnet_fa.cli.train`, the function behind `resnet_fa train`). The runs alternate (airbench, resnet_fa, then
 resnet_fa, airbench for the next seed...), so that load from other processes falls on both. Wall times count from
@@ -64,6 +65,7 @@ def main():
     p.add_argument('--data', required=True, help='CIFAR-10 folder or .tgz archive (train/<class>/*)')
     p.add_argument('--per-class', type=int, default=1000, help='training images of each class to use (0: all)')
     p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--ours-epochs', type=int, default=None, help="resnet_fa's epochs, if not --epochs")
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--threads', type=int, default=2)
     add_device_arg(p)
@@ -78,9 +80,11 @@ def main():
     set_device(a.device)
     torch.set_num_threads(a.threads)
     name = f"vs-airbench94-{a.per_class}-{a.epochs}" + settings_suffix(settings) + (f'-{a.only}' if a.only else '')
+    ours_epochs = a.ours_epochs or a.epochs
+    if ours_epochs != a.epochs: name += f'-ours-{ours_epochs}'
     if a.airbench_bs != 1024: name += f'-airbench-bs-{a.airbench_bs}'
     out = Path(a.out or Path(__file__).parent/'results'/f'{name}.json')
-    result = dict(command=command_line(), data=str(a.data), per_class=a.per_class, epochs=a.epochs, seeds=a.seeds,
+    result = dict(command=command_line(), data=str(a.data), per_class=a.per_class, epochs=a.epochs, ours_epochs=ours_epochs, seeds=a.seeds,
                   settings=settings, airbench_bs=a.airbench_bs, device=a.device, versions=versions(), loadavg_start=loadavg(), runs=[],
                   notes="Runs interleaved (airbench94 first for even seeds, resnet_fa first for odd ones) so that other "
                         "processes' load falls on both; compare only the ratios within this file.")
@@ -91,7 +95,7 @@ def main():
             if a.only: order = [a.only]
             for which in order:
                 r = (run_airbench(data, a.epochs, seed, a.device, bs=a.airbench_bs) if which == 'airbench94'
-                     else run_ours(data, a.epochs, seed, Path(tmp)/f'run-{seed}', settings))
+                     else run_ours(data, ours_epochs, seed, Path(tmp)/f'run-{seed}', settings))
                 r['loadavg_after'] = loadavg()
                 r.pop('settings', None) if which == 'airbench94' else None
                 result['runs'].append(r)
