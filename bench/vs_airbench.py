@@ -1,13 +1,13 @@
-"""resnet_fa's `cifar10-speed` against airbench94 at an equal budget: same subset, same epochs, runs interleaved.
+"""resnet_fa's `cifar10-speed` against airbench94 on the same images, by default for the same epochs, interleaved.
 
     python bench/vs_airbench.py --data ../shared/data/cifar10.tgz --per-class 1000 --epochs 8 --seeds 0 1 --threads 2
 
 Issue #28's comparison with the record holder on its own ground, made small enough for a shared 2-core CPU: the
 first `--per-class` training images of each CIFAR-10 class (symlinked into a temporary folder), split by resnet_fa's
 hold-out rule (the last 10% of each class) for both, both trained for `--epochs` with their own settings
-(`--ours-epochs` gives resnet_fa another number: the recipe's own against airbench94's own, as issue #28 puts it)
 (bench/airbench_reference.py's airbench94 in plain PyTorch, and the `cifar10-speed` recipe through
-`resnet_fa.cli.train`, the function behind `resnet_fa train`). The runs alternate (airbench, resnet_fa, then
+`resnet_fa.cli.train`, the function behind `resnet_fa train`); `--ours-epochs` gives resnet_fa other epochs (the
+recipe's own against airbench94's own, as issue #28 puts its target). The runs alternate (airbench, resnet_fa, then
 resnet_fa, airbench for the next seed...), so that load from other processes falls on both. Wall times count from
 each run's start: decoding the images, training, per-epoch evaluation (and for resnet_fa its reports and export).
 
