@@ -65,6 +65,8 @@ def main():
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--ops', type=int, default=0, help='also list the N operators with the most self time')
     p.add_argument('--out', default=None)
+    p.add_argument('--compile-mode', default=None,
+                   help="with --set compile=True: torch.compile's mode (e.g. max-autotune); default torch's")
     add_set_arg(p)
     add_device_arg(p)
     a = p.parse_args()
@@ -74,6 +76,8 @@ def main():
     r = get_recipe(a.recipe).replace(**settings)
     dls = recipe_dls(r, source=a.data, seed=42)
     learn = learner_from_recipe(dls, r)
+    for cb in learn.cbs:
+        if isinstance(cb, TorchCompile) and a.compile_mode: cb.mode = a.compile_mode
     timer = PhaseTimer(a.batches)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, r.lr, cbs=timer)
     if timer.i < timer.warmup + timer.n:
@@ -87,12 +91,14 @@ def main():
                command=command_line())
     compiled = [cb for cb in learn.cbs if isinstance(cb, TorchCompile)]
     if compiled:   # compiling is timed apart from the step: its batches are in the warm-up
-        res['compile'] = dict(seconds=round(compiled[0].compile_time, 1), fallback=compiled[0].fallback)
+        res['compile'] = dict(seconds=round(compiled[0].compile_time, 1), fallback=compiled[0].fallback,
+                              mode=compiled[0].mode)
     for k in PHASES: print(f"{k:10} {res['seconds'][k]:8.2f} s  {100*res['share'][k]:5.1f}%")
     print(f"training step: {res['images_per_second']:.0f} images/s")
     if a.ops:
         res['ops'] = top_ops(learn, r.lr, max(2, a.batches//3), a.ops)
         for o in res['ops']: print(f"{o['op']:40} {o['seconds']:8.2f} s  {100*o['share']:5.1f}%  ({o['calls']} calls)")
-    write_result(a.out or Path(__file__).parent/'results'/f'profile-{a.recipe}{settings_suffix(settings)}.json', res)
+    mode = f'-mode-{a.compile_mode}' if compiled and a.compile_mode else ''
+    write_result(a.out or Path(__file__).parent/'results'/f'profile-{a.recipe}{settings_suffix(settings)}{mode}.json', res)
 
 if __name__ == '__main__': main()
