@@ -76,8 +76,8 @@ def main():
     r = get_recipe(a.recipe).replace(**settings)
     dls = recipe_dls(r, source=a.data, seed=42)
     learn = learner_from_recipe(dls, r)
-    for cb in learn.cbs:
-        if isinstance(cb, TorchCompile) and a.compile_mode: cb.mode = a.compile_mode
+    compiled = [cb for cb in learn.cbs if isinstance(cb, TorchCompile)]
+    if compiled and a.compile_mode: compiled[0].mode = a.compile_mode
     timer = PhaseTimer(a.batches)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, r.lr, cbs=timer)
     if timer.i < timer.warmup + timer.n:
@@ -89,7 +89,6 @@ def main():
                share=dict((k, round(v/step, 3)) for k, v in timer.totals.items()),
                images_per_second=round(images/step, 1),
                command=command_line())
-    compiled = [cb for cb in learn.cbs if isinstance(cb, TorchCompile)]
     if compiled:   # compiling is timed apart from the step: its batches are in the warm-up
         res['compile'] = dict(seconds=round(compiled[0].compile_time, 1), fallback=compiled[0].fallback,
                               mode=compiled[0].mode)

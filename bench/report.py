@@ -189,9 +189,8 @@ def targets_28() -> list[str]:
     for off, on in compile_pairs():
         if on['recipe'] != 'imagewoof-fastai': continue
         t = off['images_per_second'] / on['images_per_second']   # a step's time compiled over eager
-        mode = on.get('compile', {}).get('mode')
         rows.append(f"| #28: imagewoof-fastai's step compiled in at most 0.6x its eager time | {t:.2f}x"
-                    f"{f' (mode {mode})' if mode else ''} | profile-imagewoof-fastai(-compile-True) "
+                    f"{compile_mode_text(on)} | profile-imagewoof-fastai(-compile-True) "
                     f"| {'yes' if t <= 0.6 else 'no'} |")
     for d in recipe_runs():   # the per-epoch validation's share of a speed recipe's wall time (train_recipe.py)
         valid = [e.get('valid_seconds') for e in d.get('per_epoch', [])]
@@ -293,6 +292,11 @@ def reference_table(files) -> list[str]:
     for d in runs: lines.append(f"- {d['file']}: `{d['command']}`" + note_text(d))
     return lines + ['']
 
+def compile_mode_text(on:dict) -> str:
+    "' (mode M)' for a compiled profile taken with a torch.compile mode other than the default, else ''."
+    mode = on.get('compile', {}).get('mode')
+    return f' (mode {mode})' if mode else ''
+
 def compile_pairs() -> list[tuple[dict, dict]]:
     "(eager, compiled) bench/profile_step.py results of each recipe profiled both ways on one CPU."
     pairs = []
@@ -305,8 +309,7 @@ def compile_section() -> list[str]:
     "Training-step images/s with `compile=True` over without, from pairs of bench/profile_step.py files."
     rows = []
     for off, on in compile_pairs():
-        mode = on.get('compile', {}).get('mode')
-        rows.append(f"| {on['recipe']}{f' (mode {mode})' if mode else ''} | {off['images_per_second']:,.0f} | {on['images_per_second']:,.0f} | "
+        rows.append(f"| {on['recipe']}{compile_mode_text(on)} | {off['images_per_second']:,.0f} | {on['images_per_second']:,.0f} | "
                     f"{on['images_per_second']/off['images_per_second']:.2f}x | {on.get('compile', {}).get('seconds', '-')} s |")
     if not rows: return []
     return ['## torch.compile on and off', '', "Issue #28's third target: each recipe's training step profiled by "
